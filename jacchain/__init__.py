@@ -1,0 +1,48 @@
+"""jacchain: Jacobians of composed functions at the least possible cost.
+
+The Jacobian of F = f_k o ... o f_1 is the product J_k ... J_1. jacchain plans the cheapest
+order to multiply it (forward, reverse or mixed mode), reports what every alternative would
+cost, executes the plan and verifies it against both pure modes.
+"""
+
+from .chain import Chain, Layer
+from .cost import forward_cost, reverse_cost
+from .errors import (
+    DimensionError,
+    JacChainError,
+    MethodError,
+    NonFiniteError,
+    PlanFormatError,
+    ShapeError,
+    VerificationError,
+)
+from .evaluate import evaluate
+from .plan import Plan, Segment, Step, plan
+from .solvers import method_names, register_solver
+from .verify import VerificationReport, verify
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Chain",
+    "Layer",
+    "Plan",
+    "Step",
+    "Segment",
+    "plan",
+    "evaluate",
+    "verify",
+    "VerificationReport",
+    "forward_cost",
+    "reverse_cost",
+    "method_names",
+    "register_solver",
+    "JacChainError",
+    "DimensionError",
+    "ShapeError",
+    "NonFiniteError",
+    "MethodError",
+    "PlanFormatError",
+    "VerificationError",
+    "__version__",
+]

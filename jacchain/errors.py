@@ -1,0 +1,60 @@
+"""The exception hierarchy: every error jacchain raises on bad input is a JacChainError."""
+
+from __future__ import annotations
+
+__all__ = [
+    "JacChainError",
+    "DimensionError",
+    "ShapeError",
+    "NonFiniteError",
+    "MethodError",
+    "PlanFormatError",
+    "VerificationError",
+]
+
+
+class JacChainError(ValueError):
+    """Base class of every error jacchain raises for bad input.
+
+    It subclasses :class:`ValueError`, so ``except ValueError`` keeps working.
+
+    Examples
+    --------
+    >>> import jacchain as jc
+    >>> try:
+    ...     jc.Chain.from_dims([3])
+    ... except jc.JacChainError as err:
+    ...     print(type(err).__name__)
+    DimensionError
+    """
+
+
+class DimensionError(JacChainError):
+    """Dimensions that cannot describe a chain: too few, not positive ints, not a sequence."""
+
+
+class ShapeError(JacChainError):
+    """An array (or operator) whose shape does not match the chain it is used with."""
+
+
+class NonFiniteError(JacChainError):
+    """An array holding NaN or infinite entries where finite values are required."""
+
+
+class MethodError(JacChainError):
+    """An unknown planning method, or options that the chosen method does not accept."""
+
+
+class PlanFormatError(JacChainError):
+    """Serialized plan text that is malformed or inconsistent with its own dims."""
+
+
+class VerificationError(JacChainError):
+    """A plan's result disagrees with pure forward or pure reverse evaluation.
+
+    The :class:`~jacchain.verify.VerificationReport` that failed is kept as ``.report``.
+    """
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report

@@ -1,0 +1,396 @@
+"""The plan: an immutable record of which products to form, in which order, at what cost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, NamedTuple, overload
+
+import numpy as np
+
+from .chain import Chain, as_chain
+from .cost import exact_array, exact_sum, fits_int64, forward_cost, reverse_cost, step_costs
+from .solvers import PURE_METHODS, get_solver
+from .solvers.bracketing import Operation, forward_steps, reverse_steps, segment_label
+
+__all__ = ["Plan", "Step", "Segment", "plan"]
+
+
+class Segment(NamedTuple):
+    """The consecutive layers ``first..last``; their product is J_last ... J_first."""
+
+    first: int
+    last: int
+
+    @property
+    def label(self) -> str:
+        """``"J3"`` for one layer, ``"J5..J3"`` for the product J5 J4 J3."""
+        return segment_label(self.first, self.last)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a plan.
+
+    Attributes
+    ----------
+    index : int
+        Position in execution order, from 1.
+    operation : str
+        ``"product"``: multiply the accumulated Jacobians of ``left`` and ``right``.
+    left, right : Segment
+        The output-side operand (layers split+1..hi) and the input-side operand (lo..split).
+    shape : tuple of int
+        Shape of the result, ``(d_hi, d_{lo-1})``.
+    cost : int
+        Multiply-adds of this step.
+    """
+
+    index: int
+    operation: str
+    left: Segment
+    right: Segment
+    shape: tuple[int, int]
+    cost: int
+
+    @property
+    def result(self) -> Segment:
+        """The segment this step produces."""
+        return Segment(self.right.first, self.left.last)
+
+
+class StepSequence(Sequence[Step]):
+    """A read-only, lazily materialized view of a plan's steps (cheap for millions of steps)."""
+
+    __slots__ = ("_dims", "_steps", "_costs")
+
+    def __init__(self, dims: np.ndarray, steps: np.ndarray, costs: np.ndarray) -> None:
+        self._dims, self._steps, self._costs = dims, steps, costs
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    @overload
+    def __getitem__(self, index: int) -> Step: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Step]: ...
+
+    def __getitem__(self, index: int | slice) -> Step | list[Step]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"step index {index} out of range for a plan of {n} steps")
+        index %= n
+        op, lo, split, hi = (int(v) for v in self._steps[index])
+        return Step(
+            index=index + 1,
+            operation=Operation(op).label,
+            left=Segment(split + 1, hi),
+            right=Segment(lo, split),
+            shape=(int(self._dims[hi]), int(self._dims[lo - 1])),
+            cost=int(self._costs[index]),
+        )
+
+    def __iter__(self) -> Iterator[Step]:
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} steps>"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Plan:
+    """An immutable plan for computing the Jacobian J_k ... J_1 of a chain.
+
+    Build plans with :func:`jacchain.plan`; read them, print them, evaluate them.
+
+    Conventions: ``dims = [d0, ..., dk]``; layer i maps R^{d_{i-1}} to R^{d_i} and its
+    Jacobian J_i has shape ``(d_i, d_{i-1})``; layers are numbered 1..k in application
+    order; the full Jacobian has shape ``(d_k, d_0)``. Costs count scalar multiply-adds:
+    an (a x b) by (b x c) product costs a*b*c; FLOPs are twice that. Every cost is an
+    exact Python int.
+
+    Attributes
+    ----------
+    chain : Chain
+        The chain planned for.
+    method : str
+        The method that produced the plan.
+    cost, forward_cost, reverse_cost : int
+        Multiply-adds of this plan, of forward mode J_k(...(J_2 J_1)) and of reverse mode
+        ((J_k J_{k-1})...)J_1.
+    mode : str
+        ``"forward"``, ``"reverse"`` or ``"mixed"`` (a chain of 1 or 2 layers is forward).
+    largest_intermediate : int
+        Elements of the largest matrix any step produces (the result included); 0 when
+        no product is formed.
+
+    Examples
+    --------
+    >>> import jacchain as jc
+    >>> p = jc.plan([1000, 10, 1000, 10, 1000])
+    >>> p.mode, p.cost, p.forward_cost, p.reverse_cost
+    ('mixed', 10200000, 30000000, 30000000)
+    >>> p.expression
+    '(J4 (J3 J2)) J1'
+    """
+
+    chain: Chain
+    method: str
+    cost: int
+    forward_cost: int
+    reverse_cost: int
+    mode: str
+    largest_intermediate: int
+    _steps: np.ndarray
+    _costs: np.ndarray
+
+    @classmethod
+    def from_steps(cls, chain: Chain, steps: np.ndarray, method: str = "custom") -> Plan:
+        """Build a plan from a step array (rows ``(op, lo, split, hi)`` in execution order).
+
+        The steps must already form a valid bracketing (solvers guarantee it;
+        :meth:`from_json` checks it).
+
+        Examples
+        --------
+        >>> import jacchain as jc
+        >>> from jacchain.solvers import forward_steps
+        >>> Plan.from_steps(jc.Chain.from_dims([2, 3, 4]), forward_steps(2)).cost
+        24
+        """
+        steps = np.ascontiguousarray(steps, dtype=np.int64).reshape(-1, 4)
+        steps.setflags(write=False)
+        costs = step_costs(chain, steps)
+        costs.setflags(write=False)
+        k = len(chain)
+        return cls(
+            chain=chain,
+            method=method,
+            cost=exact_sum(costs),
+            forward_cost=forward_cost(chain),
+            reverse_cost=reverse_cost(chain),
+            mode=_mode_of(k, steps),
+            largest_intermediate=_largest_result(chain.dims_array, steps),
+            _steps=steps,
+            _costs=costs,
+        )
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        """The chain's dims ``(d0, ..., dk)``."""
+        return self.chain.dims
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Shape ``(d_k, d_0)`` of the full Jacobian."""
+        return self.chain.shape
+
+    @property
+    def speedup(self) -> float:
+        """``min(forward_cost, reverse_cost) / cost``; 1.0 when the cost is 0."""
+        if self.cost == 0:
+            return 1.0
+        return min(self.forward_cost, self.reverse_cost) / self.cost
+
+    @property
+    def steps(self) -> StepSequence:
+        """The steps in execution order (a lazy read-only sequence of :class:`Step`)."""
+        return StepSequence(self.chain.dims_array, self._steps, self._costs)
+
+    @property
+    def step_array(self) -> np.ndarray:
+        """The steps as a read-only int64 array of rows ``(op, lo, split, hi)``."""
+        return self._steps
+
+    @cached_property
+    def expression(self) -> str:
+        """The bracketing as text, e.g. ``"(J4 J3) (J2 J1)"``."""
+        return _expression(len(self.chain), self._steps)
+
+    def describe(self) -> str:
+        """A one-line summary of the plan.
+
+        Examples
+        --------
+        >>> import jacchain as jc
+        >>> jc.plan([1000, 10, 1000, 10, 1000]).describe()
+        'mixed plan, k=4: 10,200,000 multiply-adds vs forward 30,000,000 and reverse 30,000,000 (2.94x); largest intermediate 1,000,000 elements'
+        """
+        from .report import describe
+
+        return describe(self)
+
+    def report(self, max_rows: int = 20) -> str:
+        """The multi-line report: dims, the three costs, speedup, mode and a table of steps.
+
+        Parameters
+        ----------
+        max_rows : int
+            Show at most this many step rows (the first and last halves) of a long plan.
+
+        Examples
+        --------
+        >>> import jacchain as jc
+        >>> print(jc.plan([3, 4, 5]).report())  # doctest: +ELLIPSIS
+        jacchain plan (method 'auto', k = 2 layers)
+        ...
+        """
+        from .report import report
+
+        return report(self, max_rows=max_rows)
+
+    def __str__(self) -> str:
+        return self.report()
+
+    def __repr__(self) -> str:
+        return f"<jacchain.Plan {self.describe()}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Plan):
+            return NotImplemented
+        return (
+            self.chain == other.chain
+            and self.method == other.method
+            and np.array_equal(self._steps, other._steps)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.chain, self.method, self._steps.tobytes()))
+
+    def evaluate(self, jacobians: Sequence[Any], *, check_finite: bool = True) -> np.ndarray:
+        """Compute J_k ... J_1 by executing this plan; see :func:`jacchain.evaluate`.
+
+        Examples
+        --------
+        >>> import numpy as np, jacchain as jc
+        >>> p = jc.plan([2, 3, 1])
+        >>> p.evaluate([np.ones((3, 2)), np.ones((1, 3))])
+        array([[3., 3.]])
+        """
+        from .evaluate import evaluate
+
+        return evaluate(self, jacobians, check_finite=check_finite)
+
+    def to_json(self, indent: int | None = None) -> str:
+        """Serialize the plan as JSON text; :meth:`from_json` reads it back exactly.
+
+        Examples
+        --------
+        >>> import jacchain as jc
+        >>> p = jc.plan([3, 4, 5])
+        >>> jc.Plan.from_json(p.to_json()) == p
+        True
+        """
+        from .serialization import plan_to_json
+
+        return plan_to_json(self, indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Plan:
+        """Read a plan written by :meth:`to_json`, checking it against its own dims.
+
+        Raises
+        ------
+        PlanFormatError
+            If the text is not valid JSON of a plan, or the steps, costs or mode do not
+            match the dims.
+
+        Examples
+        --------
+        >>> Plan.from_json('{"format": "jacchain.plan", "version": 1, "method": "dp", '
+        ...                '"dims": [2, 3, 4], "steps": [["product", 1, 1, 2]]}').cost
+        24
+        """
+        from .serialization import plan_from_json
+
+        return plan_from_json(text)
+
+
+def _mode_of(k: int, steps: np.ndarray) -> str:
+    if k <= 2 or np.array_equal(steps, forward_steps(k)):
+        return "forward"
+    if np.array_equal(steps, reverse_steps(k)):
+        return "reverse"
+    return "mixed"
+
+
+def _largest_result(dims: np.ndarray, steps: np.ndarray) -> int:
+    if len(steps) == 0:
+        return 0
+    safe = fits_int64(int(dims.max()), 1, factors=2)
+    sizes = exact_array(dims[steps[:, 3]], safe) * exact_array(dims[steps[:, 1] - 1], safe)
+    return int(sizes.max())
+
+
+def _expression(k: int, steps: np.ndarray) -> str:
+    text = {layer: f"J{layer}" for layer in range(1, k + 1)}
+    composite: set[int] = set()
+    for _, lo, split, _hi in steps.tolist():
+        upper, lower = text.pop(split + 1), text[lo]
+        if split + 1 in composite:
+            upper = f"({upper})"
+            composite.discard(split + 1)
+        if lo in composite:
+            lower = f"({lower})"
+        text[lo] = f"{upper} {lower}"
+        composite.add(lo)
+    return text[1]
+
+
+def plan(chain_or_dims: Chain | Sequence[int], method: str = "auto") -> Plan:
+    """Plan the cheapest order to multiply the Jacobians of a chain.
+
+    Parameters
+    ----------
+    chain_or_dims : Chain or sequence of int
+        A :class:`Chain`, or ``dims = [d0, d1, ..., dk]``.
+    method : str
+        ``"auto"`` (optimal; the fastest exact method for the size), ``"dp"`` (exact O(k^3)
+        dynamic programming), ``"forward"``, ``"reverse"``; see
+        :func:`jacchain.solvers.method_names` for every registered name.
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    DimensionError
+        If ``dims`` is not a sequence of at least two positive ints.
+    MethodError
+        If ``method`` is unknown (the message lists the valid names).
+
+    Notes
+    -----
+    Tie rule: unless the method is ``"forward"`` or ``"reverse"``, the plan is forward
+    mode whenever the forward bracketing costs no more than the method's bracketing, else
+    reverse mode whenever the reverse bracketing costs no more, else the method's (mixed)
+    bracketing. For exact methods this means: forward if forward is optimal, else reverse if
+    reverse is optimal, else mixed. A chain of one or two layers is forward mode; one
+    layer costs 0.
+
+    Examples
+    --------
+    >>> import jacchain as jc
+    >>> jc.plan([784, 512, 512, 10, 1]).mode
+    'reverse'
+    >>> jc.plan([1, 512, 512, 784]).mode
+    'forward'
+    >>> jc.plan([1000, 10, 1000, 10, 1000]).cost
+    10200000
+    """
+    solver = get_solver(method)
+    chain = as_chain(chain_or_dims)
+    k = len(chain)
+    candidate = Plan.from_steps(chain, solver(chain), method)
+    if method in PURE_METHODS:
+        return candidate
+    if candidate.forward_cost <= candidate.cost:
+        return Plan.from_steps(chain, forward_steps(k), method)
+    if candidate.reverse_cost <= candidate.cost:
+        return Plan.from_steps(chain, reverse_steps(k), method)
+    return candidate

@@ -1,0 +1,130 @@
+"""Text reports of a plan: a one-line description and a PathInfo-style table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .plan import Plan
+
+__all__ = ["describe", "report", "format_dims"]
+
+_MAX_DIMS_SHOWN = 12
+_MAX_EXPRESSION_CHARS = 200
+
+
+def format_dims(dims: tuple[int, ...], limit: int = _MAX_DIMS_SHOWN) -> str:
+    """``"784 -> 512 -> 10"``, with the middle elided for long chains.
+
+    Examples
+    --------
+    >>> format_dims((784, 512, 10))
+    '784 -> 512 -> 10'
+    >>> format_dims(tuple(range(1, 31)), limit=6)
+    '1 -> 2 -> 3 -> ... (24 more) ... -> 28 -> 29 -> 30'
+    """
+    if len(dims) <= limit:
+        return " -> ".join(str(d) for d in dims)
+    half = limit // 2
+    head = " -> ".join(str(d) for d in dims[:half])
+    tail = " -> ".join(str(d) for d in dims[-half:])
+    return f"{head} -> ... ({len(dims) - 2 * half} more) ... -> {tail}"
+
+
+def describe(plan: Plan) -> str:
+    """One line: mode, k, chosen cost against both pure modes, speedup, largest intermediate.
+
+    Examples
+    --------
+    >>> import jacchain as jc
+    >>> describe(jc.plan([3, 4, 5]))
+    'forward plan, k=2: 60 multiply-adds vs forward 60 and reverse 60 (1.00x); largest intermediate 15 elements'
+    """
+    return (
+        f"{plan.mode} plan, k={len(plan.chain)}: {plan.cost:,} multiply-adds vs forward "
+        f"{plan.forward_cost:,} and reverse {plan.reverse_cost:,} ({plan.speedup:.2f}x); "
+        f"largest intermediate {plan.largest_intermediate:,} elements"
+    )
+
+
+def _expression_line(plan: Plan) -> str:
+    if len(plan.chain) > 4 * _MAX_EXPRESSION_CHARS:
+        return "(too long to show; see plan.expression)"
+    text = plan.expression
+    if len(text) > _MAX_EXPRESSION_CHARS:
+        return text[:_MAX_EXPRESSION_CHARS] + " ... (truncated; see plan.expression)"
+    return text
+
+
+def report(plan: Plan, max_rows: int = 20) -> str:
+    """The multi-line report in the spirit of opt_einsum's PathInfo.
+
+    Parameters
+    ----------
+    plan : Plan
+    max_rows : int
+        At most this many step rows: the first and last halves of a longer plan.
+
+    Examples
+    --------
+    >>> import jacchain as jc
+    >>> print(report(jc.plan([1000, 10, 1000, 10, 1000])))  # doctest: +NORMALIZE_WHITESPACE
+    jacchain plan (method 'auto', k = 4 layers)
+      dims                  1000 -> 10 -> 1000 -> 10 -> 1000
+      Jacobian shape        (1000, 1000)
+      forward-mode cost     30,000,000
+      reverse-mode cost     30,000,000
+      chosen cost           10,200,000  (mixed)
+      speedup               2.94x over the best pure mode
+      largest intermediate  1,000,000 elements
+      expression            (J4 (J3 J2)) J1
+      costs are scalar multiply-adds; FLOPs are 2x
+    ----------------------------------------------------------------------------
+     step  operation   left       right      result shape            cost  share
+    ----------------------------------------------------------------------------
+        1  product     J3         J2         (10, 10)             100,000   1.0%
+        2  product     J4         J3..J2     (1000, 10)           100,000   1.0%
+        3  product     J4..J2     J1         (1000, 1000)      10,000,000  98.0%
+    """
+    k = len(plan.chain)
+    width = max(len(f"{value:,}") for value in (plan.forward_cost, plan.reverse_cost, plan.cost))
+    lines = [
+        f"jacchain plan (method {plan.method!r}, k = {k} layer{'s' if k != 1 else ''})",
+        f"  dims                  {format_dims(plan.dims)}",
+        f"  Jacobian shape        {plan.shape}",
+        f"  forward-mode cost     {plan.forward_cost:>{width},}",
+        f"  reverse-mode cost     {plan.reverse_cost:>{width},}",
+        f"  chosen cost           {plan.cost:>{width},}  ({plan.mode})",
+        f"  speedup               {plan.speedup:.2f}x over the best pure mode",
+        f"  largest intermediate  {plan.largest_intermediate:,} elements",
+        f"  expression            {_expression_line(plan)}",
+        "  costs are scalar multiply-adds; FLOPs are 2x",
+    ]
+    steps = plan.steps
+    if len(steps) == 0:
+        lines.append("  no products to form: the Jacobian is J1 itself")
+        return "\n".join(lines)
+    rule = "-" * 76
+    lines += [
+        rule,
+        f" {'step':>4}  {'operation':<10}  {'left':<9}  {'right':<9}  {'result shape':<14}"
+        f"  {'cost':>12}  {'share':>5}",
+        rule,
+    ]
+    n = len(steps)
+    if n <= max_rows:
+        shown: list[int | None] = list(range(n))
+    else:
+        half = max(max_rows // 2, 1)
+        shown = [*range(half), None, *range(n - half, n)]
+    for position in shown:
+        if position is None:
+            lines.append(f"  ... {n - 2 * half:,} steps omitted ...")
+            continue
+        step = steps[position]
+        share = 100.0 * step.cost / plan.cost if plan.cost else 0.0
+        lines.append(
+            f" {step.index:>4}  {step.operation:<10}  {step.left.label:<9}  "
+            f"{step.right.label:<9}  {str(step.shape):<14}  {step.cost:>12,}  {share:>4.1f}%"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,122 @@
+"""Plans as JSON: an exact round trip, and a strict reader that checks what it reads."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .chain import Chain
+from .errors import JacChainError, PlanFormatError
+from .solvers.bracketing import Operation, check_steps
+
+if TYPE_CHECKING:
+    from .plan import Plan
+
+__all__ = ["plan_to_json", "plan_from_json", "FORMAT", "VERSION"]
+
+FORMAT = "jacchain.plan"
+VERSION = 1
+_OPERATIONS = {op.label: int(op) for op in Operation}
+_CHECKED_FIELDS = ("cost", "forward_cost", "reverse_cost", "mode", "largest_intermediate")
+
+
+def plan_to_json(plan: Plan, indent: int | None = None) -> str:
+    """The plan as JSON text: dims, method, steps, and the derived costs for readers.
+
+    Examples
+    --------
+    >>> import jacchain as jc
+    >>> print(plan_to_json(jc.plan([3, 4, 5])))  # doctest: +ELLIPSIS
+    {"format": "jacchain.plan", "version": 1, "method": "auto", "dims": [3, 4, 5], ...}
+    """
+    document = {
+        "format": FORMAT,
+        "version": VERSION,
+        "method": plan.method,
+        "dims": list(plan.dims),
+        "steps": [
+            [Operation(op).label, lo, split, hi] for op, lo, split, hi in plan.step_array.tolist()
+        ],
+    }
+    document.update({field: getattr(plan, field) for field in _CHECKED_FIELDS})
+    return json.dumps(document, indent=indent)
+
+
+def _fail(message: str) -> PlanFormatError:
+    return PlanFormatError(f"not a valid jacchain plan: {message}")
+
+
+def _parse_steps(raw: Any) -> np.ndarray:
+    if not isinstance(raw, list):
+        raise _fail(f"'steps' must be a list, got {type(raw).__name__}")
+    rows = []
+    for index, entry in enumerate(raw, start=1):
+        if not (isinstance(entry, list) and len(entry) == 4):
+            raise _fail(f"step {index} must be [operation, lo, split, hi], got {entry!r}")
+        name, *bounds = entry
+        if name not in _OPERATIONS:
+            raise _fail(
+                f"step {index} has unknown operation {name!r}; valid: {', '.join(_OPERATIONS)}"
+            )
+        if any(isinstance(b, bool) or not isinstance(b, int) for b in bounds):
+            raise _fail(f"step {index} bounds must be ints, got {bounds!r}")
+        rows.append([_OPERATIONS[name], *bounds])
+    try:
+        return np.array(rows, dtype=np.int64).reshape(-1, 4)
+    except OverflowError as err:
+        raise _fail(f"step bounds out of range ({err})") from None
+
+
+def plan_from_json(text: str | bytes) -> Plan:
+    """Read a plan from JSON text, checking its bracketing and derived fields against its dims.
+
+    Raises
+    ------
+    PlanFormatError
+        On malformed JSON, a wrong format tag or version, bad dims, steps that do not form
+        a bracketing of the chain, or a stored cost or mode that disagrees with the steps.
+
+    Examples
+    --------
+    >>> import jacchain as jc
+    >>> plan_from_json(jc.plan([2, 3, 4]).to_json()).dims
+    (2, 3, 4)
+    """
+    from .plan import Plan
+
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise _fail(f"expected JSON text, got {type(text).__name__}")
+    try:
+        document = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise _fail(f"malformed JSON ({err})") from None
+    if not isinstance(document, dict):
+        raise _fail(f"expected a JSON object, got {type(document).__name__}")
+    if document.get("format") != FORMAT:
+        raise _fail(f"'format' must be {FORMAT!r}, got {document.get('format')!r}")
+    if document.get("version") != VERSION:
+        raise _fail(f"unsupported version {document.get('version')!r} (this reader: {VERSION})")
+    for key in ("method", "dims", "steps"):
+        if key not in document:
+            raise _fail(f"missing field {key!r}")
+    method = document["method"]
+    if not isinstance(method, str):
+        raise _fail(f"'method' must be a string, got {method!r}")
+    try:
+        chain = Chain.from_dims(document["dims"])
+    except JacChainError as err:
+        raise _fail(f"bad dims: {err}") from None
+    steps = _parse_steps(document["steps"])
+    problem = check_steps(len(chain), steps)
+    if problem is not None:
+        raise _fail(f"the steps do not bracket dims {list(chain.dims)}: {problem}")
+    plan = Plan.from_steps(chain, steps, method)
+    for field in _CHECKED_FIELDS:
+        if field in document and document[field] != getattr(plan, field):
+            raise _fail(
+                f"stored {field} {document[field]!r} disagrees with the steps, which give "
+                f"{getattr(plan, field)!r}"
+            )
+    return plan

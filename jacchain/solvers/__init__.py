@@ -1,0 +1,75 @@
+"""Planning methods by name: each solver is a pure function from a Chain to a step array."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..chain import Chain
+from ..errors import MethodError
+from .bracketing import forward_steps, reverse_steps
+from .dp import dp_steps
+
+__all__ = [
+    "Solver",
+    "SOLVERS",
+    "PURE_METHODS",
+    "register_solver",
+    "get_solver",
+    "method_names",
+]
+
+Solver = Callable[[Chain], np.ndarray]
+"""The solver protocol: ``solver(chain) -> steps``, an int array of rows (op, lo, split, hi)."""
+
+SOLVERS: dict[str, Solver] = {}
+
+PURE_METHODS = frozenset({"forward", "reverse"})
+"""Methods whose bracketing is returned as asked; every other method's plan is replaced by a
+pure mode whenever that pure mode costs no more (see :func:`jacchain.plan`)."""
+
+
+def register_solver(name: str, solver: Solver) -> None:
+    """Make ``solver`` available as ``jc.plan(chain, method=name)``.
+
+    Examples
+    --------
+    >>> from jacchain.solvers import register_solver, forward_steps
+    >>> register_solver("my-forward", lambda chain: forward_steps(len(chain)))
+    >>> import jacchain as jc
+    >>> jc.plan([3, 4, 5, 6], method="my-forward").mode
+    'forward'
+    >>> del SOLVERS["my-forward"]
+    """
+    if not isinstance(name, str) or not name:
+        raise MethodError(f"a solver name must be a non-empty string, got {name!r}")
+    if not callable(solver):
+        raise MethodError(f"solver {name!r} is not callable")
+    SOLVERS[name] = solver
+
+
+def method_names() -> list[str]:
+    """The valid method names, sorted.
+
+    Examples
+    --------
+    >>> "dp" in method_names()
+    True
+    """
+    return sorted(SOLVERS)
+
+
+def get_solver(name: object) -> Solver:
+    """The solver registered as ``name``; a MethodError listing the valid names otherwise."""
+    if not isinstance(name, str) or name not in SOLVERS:
+        raise MethodError(
+            f"unknown method {name!r}; valid methods: {', '.join(repr(m) for m in method_names())}"
+        )
+    return SOLVERS[name]
+
+
+register_solver("auto", dp_steps)
+register_solver("dp", dp_steps)
+register_solver("forward", lambda chain: forward_steps(len(chain)))
+register_solver("reverse", lambda chain: reverse_steps(len(chain)))

@@ -1,0 +1,66 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+import jacchain as jc
+
+
+def run(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "jacchain", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_plan_prints_the_report():
+    out = run("plan", "1000", "10", "1000", "10", "1000")
+    assert out.returncode == 0, out.stderr
+    assert "10,200,000" in out.stdout and "30,000,000" in out.stdout
+    assert "(mixed)" in out.stdout
+
+
+def test_plan_json_round_trips():
+    out = run("plan", "784", "512", "512", "10", "1", "--json")
+    assert out.returncode == 0
+    p = jc.Plan.from_json(out.stdout)
+    assert p == jc.plan([784, 512, 512, 10, 1]) and p.mode == "reverse"
+    assert json.loads(out.stdout)["cost"] == p.cost
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["plan", "3", "0", "4"], "dims[1] = 0"),
+        (["plan", "3", "x"], "'x'"),
+        (["plan", "3", "4.5"], "'4.5'"),
+        (["plan", "3"], "at least two"),
+        (["plan", "3", "4", "--method", "nope"], "valid methods"),
+        (["plan", "3", "-4"], "dims[1] = -4"),
+    ],
+)
+def test_errors_are_one_line_without_traceback(args, message):
+    out = run(*args)
+    assert out.returncode != 0
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_usage_errors_exit_nonzero():
+    out = run()
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+
+
+def test_demo_runs_and_verifies():
+    out = run("demo", "--repeats", "1")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("verified against both pure modes") == 3
+    for mode in ("plan (reverse)", "plan (forward)", "plan (mixed)"):
+        assert mode in out.stdout
+
+
+def test_console_script_entry_point():
+    from jacchain.cli import main
+
+    assert main(["plan", "3", "4", "5"]) == 0
