@@ -33,10 +33,14 @@ def _doc(**changes):
         (_doc(dims=[1000, 10, 1000, 10]), "do not bracket"),
         (_doc(dims=[1000, 0, 1000, 10, 1000]), "bad dims"),
         (_doc(steps=[["product", 1, 1, 2]]), "needs 3 steps"),
-        (_doc(steps=[["product", 1, 1, 2], ["product", 1, 1, 3], ["product", 1, 3, 4]]),
-         "not available"),
-        (_doc(steps=[["magic", 2, 2, 3], ["product", 2, 3, 4], ["product", 1, 1, 4]]),
-         "unknown operation"),
+        (
+            _doc(steps=[["product", 1, 1, 2], ["product", 1, 1, 3], ["product", 1, 3, 4]]),
+            "not available",
+        ),
+        (
+            _doc(steps=[["magic", 2, 2, 3], ["product", 2, 3, 4], ["product", 1, 1, 4]]),
+            "unknown operation",
+        ),
         (_doc(steps=[["product", 2, 2.5, 3]]), "must be ints"),
         (_doc(steps=[["product", 2, 2, 3, 4]]), "must be"),
         (_doc(cost=1), "stored cost"),
@@ -56,7 +60,12 @@ def test_from_json_rejects_non_text():
 
 
 def test_derived_fields_are_optional_when_reading():
-    doc = {"format": "jacchain.plan", "version": 1, "method": "mine", "dims": [2, 3, 4],
-           "steps": [["product", 1, 1, 2]]}
+    doc = {
+        "format": "jacchain.plan",
+        "version": 1,
+        "method": "mine",
+        "dims": [2, 3, 4],
+        "steps": [["product", 1, 1, 2]],
+    }
     p = jc.Plan.from_json(json.dumps(doc))
     assert p.cost == 24 and p.method == "mine"

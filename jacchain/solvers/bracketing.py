@@ -7,7 +7,7 @@ combines segment ``lo..split`` (the input side, already computed) with segment
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import IntEnum
 
 import numpy as np
@@ -18,6 +18,7 @@ __all__ = [
     "forward_steps",
     "reverse_steps",
     "steps_from_splits",
+    "steps_from_triangles",
     "check_steps",
     "segment_label",
 ]
@@ -90,22 +91,26 @@ def steps_from_splits(k: int, split: Callable[[int, int], int]) -> np.ndarray:
     """
     if k < 2:
         return _empty()
-    rows = []
-    stack = [(1, k, False)]
+    rows: list[tuple[int, int, int]] = []
+    stack = [(1, k, 0)]  # (lo, hi, split once known, else 0)
+    push, pop, emit = stack.append, stack.pop, rows.append
     while stack:
-        lo, hi, expanded = stack.pop()
-        if lo == hi:
+        lo, hi, s = pop()
+        if s:
+            emit((lo, s, hi))
             continue
         s = split(lo, hi)
         if not lo <= s < hi:
             raise ValueError(f"split({lo}, {hi}) = {s} is outside {lo}..{hi - 1}")
-        if expanded:
-            rows.append((Operation.PRODUCT, lo, s, hi))
-            continue
-        stack.append((lo, hi, True))
-        stack.append((s + 1, hi, False))
-        stack.append((lo, s, False))
-    return np.array(rows, dtype=np.int64).reshape(-1, 4)
+        push((lo, hi, s))
+        if hi > s + 1:
+            push((s + 1, hi, 0))
+        if s > lo:
+            push((lo, s, 0))
+    steps = np.zeros((len(rows), 4), dtype=np.int64)
+    steps[:, 0] = Operation.PRODUCT
+    steps[:, 1:] = np.array(rows, dtype=np.int64)
+    return steps
 
 
 def check_steps(k: int, steps: np.ndarray) -> str | None:
@@ -154,3 +159,32 @@ def segment_label(first: int, last: int) -> str:
     'J5..J3'
     """
     return f"J{first}" if first == last else f"J{last}..J{first}"
+
+
+def steps_from_triangles(k: int, triangles: Iterable[tuple[int, int, int]]) -> np.ndarray:
+    """Product steps of a polygon triangulation given as vertex triples.
+
+    The chain ``dims = [d0, ..., dk]`` is the convex polygon with vertices 0..k of weights
+    d0..dk; a triangle with vertices ``a < b < c`` is the product of segment ``b+1..c`` by
+    segment ``a+1..b``, i.e. the step ``(lo, split, hi) = (a+1, b, c)``.
+
+    Raises
+    ------
+    ValueError
+        If the triangles do not triangulate the polygon (an internal error of a solver).
+
+    Examples
+    --------
+    >>> steps_from_triangles(3, [(0, 1, 3), (1, 2, 3)]).tolist()
+    [[0, 2, 2, 3], [0, 1, 1, 3]]
+    """
+    split_of: dict[tuple[int, int], int] = {}
+    for x, y, z in triangles:
+        a, c = min(x, y, z), max(x, y, z)
+        split_of[(a + 1, c)] = x + y + z - a - c
+    if len(split_of) != k - 1:
+        raise ValueError(f"expected {k - 1} triangles, got {len(split_of)} distinct ones")
+    try:
+        return steps_from_splits(k, lambda lo, hi: split_of[(lo, hi)])
+    except KeyError as err:
+        raise ValueError(f"the triangles leave segment {err.args[0]} unsplit") from None
