@@ -9,13 +9,17 @@ from .chain import Chain, Layer
 from .cost import forward_cost, reverse_cost
 from .errors import (
     DimensionError,
+    FileFormatError,
     JacChainError,
+    LayerError,
     MethodError,
     NonFiniteError,
+    OperatorError,
     PlanFormatError,
     ShapeError,
     VerificationError,
 )
+from .gdjcpb import parse_gdjcpb, read_gdjcpb
 from .evaluate import evaluate
 from .plan import Plan, Segment, Step, plan
 from .solvers import method_names, register_solver
@@ -31,6 +35,8 @@ __all__ = [
     "Segment",
     "plan",
     "evaluate",
+    "read_gdjcpb",
+    "parse_gdjcpb",
     "verify",
     "VerificationReport",
     "forward_cost",
@@ -40,6 +46,9 @@ __all__ = [
     "JacChainError",
     "DimensionError",
     "ShapeError",
+    "LayerError",
+    "OperatorError",
+    "FileFormatError",
     "NonFiniteError",
     "MethodError",
     "PlanFormatError",

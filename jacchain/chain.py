@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DimensionError, ShapeError
+from .errors import DimensionError, LayerError, ShapeError
 
-__all__ = ["Layer", "Chain", "as_dims"]
+__all__ = ["Layer", "Chain", "as_dims", "as_chain", "KINDS"]
 
 _INT64_MAX = np.iinfo(np.int64).max
 _REPR_DIMS = 12
@@ -85,6 +85,22 @@ def _finish(array: np.ndarray) -> np.ndarray:
     return array
 
 
+KINDS = ("dense", "diagonal", "identity", "sparse", "matrix-free")
+"""The layer kinds, from the most general explicit Jacobian to one given only by products."""
+
+EXPLICIT_KINDS = ("dense", "diagonal", "identity", "sparse")
+_PARAMETERS = ("nnz", "edges", "jvp_cost", "vjp_cost", "tape")
+
+
+def _check_count(owner: str, name: str, value: Any, *, positive: bool) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise LayerError(f"{owner} {name} must be an int, got {value!r}")
+    value = int(value)
+    if value < (1 if positive else 0):
+        raise LayerError(f"{owner} {name} must be {'>= 1' if positive else '>= 0'}, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Layer:
     """One layer of a chain: a map from R^n_in to R^n_out whose Jacobian has shape (n_out, n_in).
@@ -94,17 +110,45 @@ class Layer:
     n_in, n_out : int
         Input and output sizes (positive ints).
     kind : str
-        The structure of the layer's Jacobian. ``"dense"`` is a full matrix.
+        The structure of the layer's Jacobian:
+
+        - ``"dense"``: a full matrix;
+        - ``"diagonal"``: square, given by its diagonal (elementwise functions);
+        - ``"identity"``: square, the identity (pass-throughs);
+        - ``"sparse"``: with ``nnz`` stored entries;
+        - ``"matrix-free"``: only Jacobian-vector and vector-Jacobian products; one
+          tangent (or adjoint) sweep costs ``jvp_cost`` (or ``vjp_cost``) per direction,
+          both ``edges`` by default, and an adjoint sweep records ``tape`` (default
+          ``edges``, else ``vjp_cost``) units of memory.
+    nnz, edges, jvp_cost, vjp_cost, tape : int, optional
+        The parameters of sparse and matrix-free layers (see ``kind``).
+
+    Raises
+    ------
+    DimensionError
+        If a size is not a positive int.
+    LayerError
+        For an unknown kind, a non-square diagonal or identity, a missing or invalid
+        ``nnz``/``edges``, or a parameter given to a kind that has no use for it.
 
     Examples
     --------
     >>> Layer(3, 2)
     Layer(n_in=3, n_out=2, kind='dense')
+    >>> Layer(5, 5, "diagonal").tangent_cost
+    5
+    >>> Layer(3, 3, "matrix-free", edges=29).accumulation_cost
+    87
     """
 
     n_in: int
     n_out: int
     kind: str = "dense"
+    nnz: int | None = None
+    edges: int | None = None
+    jvp_cost: int | None = None
+    vjp_cost: int | None = None
+    tape: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("n_in", "n_out"):
@@ -114,22 +158,108 @@ class Layer:
             if value <= 0 or value > _INT64_MAX:
                 raise DimensionError(f"Layer {name} must be a positive int, got {value!r}")
             object.__setattr__(self, name, int(value))
-        if self.kind != "dense":
-            raise DimensionError(f"unknown layer kind {self.kind!r}; valid kinds: 'dense'")
+        if self.kind not in KINDS:
+            raise LayerError(
+                f"unknown layer kind {self.kind!r}; valid kinds: {', '.join(map(repr, KINDS))}"
+            )
+        given = {name for name in _PARAMETERS if getattr(self, name) is not None}
+        allowed = {"sparse": {"nnz"}, "matrix-free": set(_PARAMETERS) - {"nnz"}}.get(
+            self.kind, set()
+        )
+        if given - allowed:
+            raise LayerError(f"a {self.kind} layer takes no {', '.join(sorted(given - allowed))}")
+        if self.kind in ("diagonal", "identity") and self.n_in != self.n_out:
+            raise LayerError(f"a {self.kind} layer must be square, got {self.n_out}x{self.n_in}")
+        if self.kind == "sparse":
+            if self.nnz is None:
+                raise LayerError("a sparse layer needs nnz= (its number of stored entries)")
+            nnz = _check_count("sparse layer", "nnz", self.nnz, positive=False)
+            if nnz > self.n_in * self.n_out:
+                raise LayerError(
+                    f"nnz={nnz} exceeds the {self.n_out}x{self.n_in} = "
+                    f"{self.n_in * self.n_out} entries of the layer"
+                )
+            object.__setattr__(self, "nnz", nnz)
+        if self.kind == "matrix-free":
+            self._resolve_matrix_free()
+
+    def _resolve_matrix_free(self) -> None:
+        owner = "matrix-free layer"
+        values = {
+            name: _check_count(owner, name, getattr(self, name), positive=False)
+            for name in ("edges", "jvp_cost", "vjp_cost", "tape")
+            if getattr(self, name) is not None
+        }
+        edges = values.get("edges")
+        if edges is None and ("jvp_cost" not in values or "vjp_cost" not in values):
+            raise LayerError("a matrix-free layer needs edges=E, or both jvp_cost= and vjp_cost=")
+        for name in ("jvp_cost", "vjp_cost"):
+            object.__setattr__(self, name, values.get(name, edges))
+        object.__setattr__(
+            self, "tape", values.get("tape", edges if edges is not None else self.vjp_cost)
+        )
+        if edges is not None:
+            object.__setattr__(self, "edges", edges)
+
+    def __repr__(self) -> str:
+        extras = "".join(
+            f", {name}={getattr(self, name)}"
+            for name in _PARAMETERS
+            if getattr(self, name) is not None
+        )
+        return f"Layer(n_in={self.n_in}, n_out={self.n_out}, kind={self.kind!r}{extras})"
 
     @property
     def shape(self) -> tuple[int, int]:
         """The shape ``(n_out, n_in)`` of the layer's Jacobian."""
         return (self.n_out, self.n_in)
 
+    @property
+    def is_explicit(self) -> bool:
+        """True unless the layer is matrix-free."""
+        return self.kind != "matrix-free"
+
+    @property
+    def tangent_cost(self) -> int:
+        """Multiply-adds of one tangent sweep (J v) through the layer, per direction."""
+        return self._sweep_cost(self.jvp_cost)
+
+    @property
+    def adjoint_cost(self) -> int:
+        """Multiply-adds of one adjoint sweep (J^T u) through the layer, per direction."""
+        return self._sweep_cost(self.vjp_cost)
+
+    def _sweep_cost(self, matrix_free_cost: int | None) -> int:
+        if self.kind == "dense":
+            return self.n_in * self.n_out
+        if self.kind == "diagonal":
+            return self.n_in
+        if self.kind == "identity":
+            return 0
+        if self.kind == "sparse":
+            return int(self.nnz)
+        return int(matrix_free_cost)
+
+    @property
+    def accumulation_cost(self) -> int:
+        """Cost of forming the Jacobian: 0 if explicit, else the cheaper sweep direction."""
+        if self.is_explicit:
+            return 0
+        return min(self.n_in * self.tangent_cost, self.n_out * self.adjoint_cost)
+
+    @property
+    def tape_size(self) -> int:
+        """Memory an adjoint sweep through the layer records (0 for explicit layers)."""
+        return 0 if self.is_explicit else int(self.tape)
+
 
 class Chain:
-    """The shapes of a composition F = f_k o ... o f_1, i.e. of the product J_k ... J_1.
+    """The layers of a composition F = f_k o ... o f_1, i.e. of the product J_k ... J_1.
 
     Layer i (numbered 1..k in application order) maps R^{d_{i-1}} to R^{d_i}; its
     Jacobian J_i has shape ``(d_i, d_{i-1})`` and the full Jacobian has shape ``(d_k, d_0)``.
-    A chain is immutable and stores its dims as one int64 array, so chains of millions of
-    layers are cheap to hold.
+    A chain is immutable. A chain of dense layers stores only its dims, as one int64 array,
+    so chains of millions of layers are cheap to hold.
 
     Parameters
     ----------
@@ -150,14 +280,16 @@ class Chain:
     ((784, 512, 10), 2)
     >>> Chain.from_dims([784, 512, 10]) == chain
     True
+    >>> Chain([Layer(4, 4, "diagonal"), Layer(4, 2)]).is_dense
+    False
     """
 
-    __slots__ = ("_dims", "_dims_tuple")
+    __slots__ = ("_dims", "_dims_tuple", "_layers", "_cache")
 
     def __init__(self, layers: Sequence[Layer]) -> None:
         if isinstance(layers, (str, bytes)) or not isinstance(layers, Iterable):
             raise DimensionError(f"Chain expects a sequence of Layer, got {type(layers).__name__}")
-        layers = list(layers)
+        layers = tuple(layers)
         if not layers:
             raise DimensionError("a chain needs at least one layer")
         for position, layer in enumerate(layers, start=1):
@@ -168,11 +300,17 @@ class Chain:
                     f"layer {position} takes inputs of size {layer.n_in} but layer "
                     f"{position - 1} produces outputs of size {layers[position - 2].n_out}"
                 )
-        self._set_dims(as_dims([layers[0].n_in] + [layer.n_out for layer in layers]))
+        dense = all(layer == Layer(layer.n_in, layer.n_out) for layer in layers)
+        self._set(
+            as_dims([layers[0].n_in] + [layer.n_out for layer in layers]),
+            None if dense else layers,
+        )
 
-    def _set_dims(self, dims: np.ndarray) -> None:
+    def _set(self, dims: np.ndarray, layers: tuple[Layer, ...] | None) -> None:
         object.__setattr__(self, "_dims", dims)
         object.__setattr__(self, "_dims_tuple", None)
+        object.__setattr__(self, "_layers", layers)
+        object.__setattr__(self, "_cache", {})
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Chain is immutable")
@@ -201,7 +339,7 @@ class Chain:
         Chain.from_dims([1000, 10, 1000, 10, 1000])
         """
         chain = object.__new__(cls)
-        chain._set_dims(as_dims(dims))
+        chain._set(as_dims(dims), None)
         return chain
 
     @property
@@ -217,8 +355,15 @@ class Chain:
         return self._dims
 
     @property
+    def is_dense(self) -> bool:
+        """True when every layer is a plain dense Jacobian (the classic matrix chain)."""
+        return self._layers is None
+
+    @property
     def layers(self) -> tuple[Layer, ...]:
-        """The layers in application order (built on demand)."""
+        """The layers in application order (built on demand for dense chains)."""
+        if self._layers is not None:
+            return self._layers
         dims = self.dims
         return tuple(Layer(dims[i], dims[i + 1]) for i in range(len(dims) - 1))
 
@@ -227,18 +372,29 @@ class Chain:
         """The shape ``(d_k, d_0)`` of the full Jacobian."""
         return (int(self._dims[-1]), int(self._dims[0]))
 
+    def cached(self, key: str, compute: Any) -> Any:
+        """``compute(self)``, computed once per chain (for derived cost tables)."""
+        if key not in self._cache:
+            self._cache[key] = compute(self)
+        return self._cache[key]
+
     def __len__(self) -> int:
         return int(self._dims.size) - 1
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Chain):
             return NotImplemented
-        return bool(np.array_equal(self._dims, other._dims))
+        return bool(np.array_equal(self._dims, other._dims)) and self._layers == other._layers
 
     def __hash__(self) -> int:
-        return hash(self._dims.tobytes())
+        return hash((self._dims.tobytes(), self._layers))
 
     def __repr__(self) -> str:
+        if self._layers is not None:
+            if len(self._layers) <= _REPR_DIMS:
+                return f"Chain({list(self._layers)!r})"
+            shown = ", ".join(repr(layer) for layer in self._layers[:3])
+            return f"Chain([{shown}, ... ({len(self._layers) - 3} more)])"
         dims = self._dims
         if dims.size <= _REPR_DIMS:
             shown = ", ".join(str(d) for d in dims.tolist())

@@ -38,7 +38,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="plan a chain given its dims d0 d1 ... dk and print the report",
         description="Plan the chain J_k ... J_1 where J_i has shape (d_i, d_{i-1}).",
     )
-    plan_parser.add_argument("dims", nargs="+", help="the dims d0 d1 ... dk (positive ints)")
+    plan_parser.add_argument("dims", nargs="*", help="the dims d0 d1 ... dk (positive ints)")
+    plan_parser.add_argument(
+        "--gdjcpb",
+        metavar="FILE",
+        help="plan a generalized Jacobian chain instance (Naumann's format) instead of dims",
+    )
+    plan_parser.add_argument(
+        "--memory-limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="largest tape an adjoint sweep may record (matrix-free layers)",
+    )
     plan_parser.add_argument(
         "--method", default="auto", help=f"planning method ({', '.join(method_names())})"
     )
@@ -58,7 +70,15 @@ def _run(args: argparse.Namespace) -> None:
     from .plan import plan
 
     if args.command == "plan":
-        result = plan([_parse_dim(text) for text in args.dims], method=args.method)
+        if bool(args.dims) == bool(args.gdjcpb):
+            raise DimensionError("give either dims d0 d1 ... dk or --gdjcpb FILE (exactly one)")
+        if args.gdjcpb:
+            from .gdjcpb import read_gdjcpb
+
+            chain = read_gdjcpb(args.gdjcpb)
+        else:
+            chain = [_parse_dim(text) for text in args.dims]
+        result = plan(chain, method=args.method, memory_limit=args.memory_limit)
         print(result.to_json(indent=2) if args.json else result.report(max_rows=args.max_rows))
     elif args.command == "demo":
         from .demo import run_demo

@@ -6,6 +6,9 @@ __all__ = [
     "JacChainError",
     "DimensionError",
     "ShapeError",
+    "LayerError",
+    "OperatorError",
+    "FileFormatError",
     "NonFiniteError",
     "MethodError",
     "PlanFormatError",
@@ -35,6 +38,18 @@ class DimensionError(JacChainError):
 
 class ShapeError(JacChainError):
     """An array (or operator) whose shape does not match the chain it is used with."""
+
+
+class LayerError(JacChainError):
+    """A layer description that is inconsistent: an unknown kind, a non-square diagonal, ..."""
+
+
+class OperatorError(ShapeError):
+    """An operator that does not fit its layer's kind (e.g. no ``matmat`` for a matrix-free layer)."""
+
+
+class FileFormatError(JacChainError):
+    """A malformed input file; the message names the file and the line."""
 
 
 class NonFiniteError(JacChainError):

@@ -1,4 +1,12 @@
-"""Execution: arrays in, the plan's products carried out with numpy, the Jacobian out."""
+"""Execution: operators in, the plan's products and sweeps carried out with numpy, the Jacobian out.
+
+One operator per layer, by the layer's kind: a 2-D array (dense), a 1-D array holding the
+diagonal (diagonal), None (identity), a scipy.sparse matrix (sparse), or any object with
+``matmat(V) = J V`` and ``rmatmat(U) = J^T U`` (matrix-free; the
+scipy.sparse.linalg.LinearOperator convention, duck-typed). Accumulated segments keep
+their structure (identity, diagonal, sparse, dense) as the cost model says; tangent and
+adjoint sweeps produce dense blocks.
+"""
 
 from __future__ import annotations
 
@@ -7,41 +15,160 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import JacChainError, NonFiniteError, ShapeError
+from .chain import Layer
+from .cost import DENSE, DIAGONAL, IDENTITY, SPARSE
+from .errors import JacChainError, NonFiniteError, OperatorError, ShapeError
+from .operations import Operation
 
 if TYPE_CHECKING:
     from .chain import Chain
     from .plan import Plan
 
-__all__ = ["evaluate", "check_jacobians"]
+__all__ = ["evaluate", "check_operators", "check_jacobians"]
 
 _NUMERIC_KINDS = "biufc"
 
+Value = tuple[int, Any]
+"""An accumulated segment: (structure code, payload) with payload the size (identity),
+the diagonal (1-D array), a scipy.sparse matrix, or a 2-D array."""
 
-def check_jacobians(
-    chain: Chain, jacobians: Any, *, check_finite: bool = True
-) -> list[np.ndarray]:
-    """Validate one Jacobian per layer (J_1 first) against ``chain`` and return them as arrays.
+
+def _as_numeric(layer: int, value: Any, what: str) -> np.ndarray:
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as err:
+        raise ShapeError(f"J{layer} is not {what}: {err}") from None
+    if array.dtype.kind not in _NUMERIC_KINDS:
+        raise ShapeError(f"J{layer} must hold numbers, got dtype {array.dtype}")
+    return array
+
+
+def _check_finite(layer: int, data: np.ndarray, check: bool) -> None:
+    if check and data.dtype.kind in "fc" and not np.isfinite(data).all():
+        raise NonFiniteError(
+            f"J{layer} has NaN or infinite entries (pass check_finite=False to allow them)"
+        )
+
+
+def _is_sparse(value: Any) -> bool:
+    return hasattr(value, "tocsr") and hasattr(value, "nnz") and hasattr(value, "shape")
+
+
+def _check_operator(number: int, layer: Layer, value: Any, check_finite: bool) -> Any:
+    expected = (layer.n_out, layer.n_in)
+    kind = layer.kind
+    if kind == "identity":
+        if value is not None:
+            raise OperatorError(
+                f"J{number} is an identity layer: pass None, got {type(value).__name__}"
+            )
+        return None
+    if kind == "matrix-free":
+        if not (
+            callable(getattr(value, "matmat", None)) and callable(getattr(value, "rmatmat", None))
+        ):
+            raise OperatorError(
+                f"J{number} is matrix-free: pass an object with matmat(V) = J V and "
+                f"rmatmat(U) = J^T U, got {type(value).__name__}"
+            )
+        shape = getattr(value, "shape", None)
+        if shape is not None and tuple(shape) != expected:
+            raise ShapeError(
+                f"J{number} must have shape {expected}, its operator has {tuple(shape)}"
+            )
+        return value
+    if kind == "sparse":
+        if not _is_sparse(value):
+            if isinstance(value, np.ndarray) and value.ndim == 2:
+                # Given densely (e.g. an assembled block Jacobian): checked like a dense one.
+                return _check_operator(number, Layer(layer.n_in, layer.n_out), value, check_finite)
+            raise OperatorError(
+                f"J{number} is sparse: pass a scipy.sparse matrix (or a 2-D array), got "
+                f"{type(value).__name__}"
+            )
+        if tuple(value.shape) != expected:
+            raise ShapeError(
+                f"J{number} must have shape (d{number}, d{number - 1}) = {expected}, got shape {tuple(value.shape)}"
+            )
+        if value.nnz > layer.nnz:
+            raise ShapeError(
+                f"J{number} stores {value.nnz} entries but its layer declares nnz={layer.nnz}"
+            )
+        _check_finite(number, np.asarray(value.data), check_finite)
+        return value.tocsr()
+    if kind == "diagonal":
+        array = _as_numeric(number, value, "a 1-D array (the diagonal)")
+        if array.shape != (layer.n_in,):
+            raise ShapeError(
+                f"J{number} is diagonal: pass its diagonal as a 1-D array of length "
+                f"{layer.n_in}, got shape {array.shape}"
+            )
+        _check_finite(number, array, check_finite)
+        return array
+    array = _as_numeric(number, value, "an array")
+    if array.ndim != 2 or array.shape != expected:
+        raise ShapeError(
+            f"J{number} must have shape (d{number}, d{number - 1}) = {expected}, "
+            f"got {'ndim ' + str(array.ndim) + ' ' if array.ndim != 2 else ''}"
+            f"shape {array.shape}"
+        )
+    _check_finite(number, array, check_finite)
+    return array
+
+
+def check_operators(chain: Chain, operators: Any, *, check_finite: bool = True) -> list[Any]:
+    """Validate one operator per layer (J_1 first) against the layers of ``chain``.
 
     Parameters
     ----------
     chain : Chain
-    jacobians : sequence of array_like
-        ``jacobians[i - 1]`` is J_i, of shape ``(d_i, d_{i-1})``.
+    operators : sequence
+        By layer kind: a 2-D array of shape ``(d_i, d_{i-1})`` (dense), a 1-D array of the
+        diagonal (diagonal), None (identity), a scipy.sparse matrix with at most the
+        declared nnz, or a 2-D array (sparse; multiplied densely, its nonzeros are not
+        counted), an object with ``matmat``/``rmatmat`` (matrix-free; ``rmatmat`` follows
+        scipy's LinearOperator and returns the conjugate transpose product J^H U).
     check_finite : bool
-        Reject NaN and infinite entries (default). Switch off only when the inputs are
-        known to be finite, or NaN propagation is wanted.
+        Reject NaN and infinite entries (default); for matrix-free layers the results of
+        their products are checked.
 
     Returns
     -------
-    list of numpy.ndarray
+    list
+        The operators, arrays converted with :func:`numpy.asarray`, sparse ones to CSR.
 
     Raises
     ------
     ShapeError
-        On a wrong number of Jacobians, a non-numeric array, or a wrong ndim or shape.
+        On a wrong number of operators, a non-numeric array, or a wrong ndim or shape.
+    OperatorError
+        On an operator that does not fit its layer's kind.
     NonFiniteError
         On NaN or infinite entries when ``check_finite`` is true.
+
+    Examples
+    --------
+    >>> import jacchain as jc
+    >>> chain = jc.Chain([jc.Layer(2, 2, "diagonal"), jc.Layer(2, 3)])
+    >>> [np.shape(op) for op in check_operators(chain, [np.ones(2), np.ones((3, 2))])]
+    [(2,), (3, 2)]
+    """
+    if isinstance(operators, np.ndarray) or not isinstance(operators, Iterable):
+        raise ShapeError(
+            f"pass a list with one operator per layer (J_1 first), got {type(operators).__name__}"
+        )
+    operators = list(operators)
+    k = len(chain)
+    if len(operators) != k:
+        raise ShapeError(f"the chain has {k} layers but {len(operators)} Jacobians were given")
+    return [
+        _check_operator(number, layer, value, check_finite)
+        for number, (layer, value) in enumerate(zip(chain.layers, operators, strict=True), 1)
+    ]
+
+
+def check_jacobians(chain: Chain, jacobians: Any, *, check_finite: bool = True) -> list[Any]:
+    """Alias of :func:`check_operators` (for chains of dense layers: 2-D arrays).
 
     Examples
     --------
@@ -49,48 +176,108 @@ def check_jacobians(
     >>> [J.shape for J in check_jacobians(jc.Chain.from_dims([2, 3]), [np.ones((3, 2))])]
     [(3, 2)]
     """
-    if isinstance(jacobians, np.ndarray) or not isinstance(jacobians, Iterable):
-        raise ShapeError(
-            "jacobians must be a list with one 2-D array per layer (J_1 first), got "
-            f"{type(jacobians).__name__}"
-        )
-    jacobians = list(jacobians)
-    k = len(chain)
-    if len(jacobians) != k:
-        raise ShapeError(f"the chain has {k} layers but {len(jacobians)} Jacobians were given")
-    dims = chain.dims
-    arrays = []
-    for layer, value in enumerate(jacobians, start=1):
-        expected = (dims[layer], dims[layer - 1])
-        try:
-            array = np.asarray(value)
-        except (ValueError, TypeError) as err:
-            raise ShapeError(f"J{layer} is not an array: {err}") from None
-        if array.dtype.kind not in _NUMERIC_KINDS:
-            raise ShapeError(f"J{layer} must hold numbers, got dtype {array.dtype}")
-        if array.ndim != 2 or array.shape != expected:
-            raise ShapeError(
-                f"J{layer} must have shape (d{layer}, d{layer - 1}) = {expected}, "
-                f"got {'ndim ' + str(array.ndim) + ' ' if array.ndim != 2 else ''}"
-                f"shape {array.shape}"
-            )
-        if check_finite and array.dtype.kind in "fc" and not np.isfinite(array).all():
-            raise NonFiniteError(
-                f"J{layer} has NaN or infinite entries (pass check_finite=False to allow them)"
-            )
-        arrays.append(array)
-    return arrays
+    return check_operators(chain, jacobians, check_finite=check_finite)
 
 
-def evaluate(plan: Plan, jacobians: Sequence[Any], *, check_finite: bool = True) -> np.ndarray:
-    """Compute the full Jacobian J_k ... J_1 by executing the plan's steps with numpy.
+def _leaf(layer: Layer, operator: Any) -> Value:
+    if layer.kind == "identity":
+        return (IDENTITY, layer.n_in)
+    if layer.kind == "diagonal":
+        return (DIAGONAL, operator)
+    if layer.kind == "sparse" and _is_sparse(operator):
+        return (SPARSE, operator)
+    return (DENSE, operator)
+
+
+def _dense(value: Value, dtype: Any = float) -> np.ndarray:
+    code, payload = value
+    if code == IDENTITY:
+        return np.eye(payload, dtype=dtype)
+    if code == DIAGONAL:
+        return np.diag(payload)
+    if code == SPARSE:
+        return payload.toarray()
+    return payload
+
+
+def _multiply(upper: Value, lower: Value) -> Value:
+    """upper @ lower by structure, as the cost model counts it."""
+    (a_code, a), (b_code, b) = upper, lower
+    if a_code == IDENTITY:
+        return lower
+    if b_code == IDENTITY:
+        return upper
+    if a_code == DIAGONAL:
+        if b_code == DIAGONAL:
+            return (DIAGONAL, a * b)
+        if b_code == SPARSE:
+            return (SPARSE, b.multiply(a[:, None]).tocsr())
+        return (DENSE, a[:, None] * b)
+    if b_code == DIAGONAL:
+        if a_code == SPARSE:
+            return (SPARSE, a.multiply(b[None, :]).tocsr())
+        return (DENSE, a * b[None, :])
+    if a_code == SPARSE and b_code == SPARSE:
+        rows, inner = a.shape
+        cols = b.shape[1]
+        if a.nnz * cols <= rows * b.nnz:
+            return (DENSE, np.asarray(a @ b.toarray()))
+        return (DENSE, np.asarray((b.T @ a.toarray().T).T))
+    if a_code == SPARSE:
+        return (DENSE, np.asarray(a @ b))
+    if b_code == SPARSE:
+        return (DENSE, np.asarray((b.T @ a.T).T))
+    return (DENSE, a @ b)
+
+
+def _checked(number: int, result: Any, shape: tuple[int, int], check_finite: bool) -> np.ndarray:
+    result = np.asarray(result)
+    if result.shape != shape:
+        raise ShapeError(f"J{number}'s operator returned shape {result.shape}, expected {shape}")
+    _check_finite(number, result, check_finite)
+    return result
+
+
+def _tangent(
+    number: int, layer: Layer, operator: Any, block: np.ndarray, check: bool
+) -> np.ndarray:
+    """J @ block for one layer, at the per-direction cost of a tangent sweep."""
+    if layer.kind == "identity":
+        return block
+    if layer.kind == "diagonal":
+        return operator[:, None] * block
+    if layer.kind == "matrix-free":
+        return _checked(number, operator.matmat(block), (layer.n_out, block.shape[1]), check)
+    return np.asarray(operator @ block)
+
+
+def _adjoint(
+    number: int, layer: Layer, operator: Any, block: np.ndarray, check: bool
+) -> np.ndarray:
+    """J^T @ block for one layer, at the per-direction cost of an adjoint sweep."""
+    if layer.kind == "identity":
+        return block
+    if layer.kind == "diagonal":
+        return operator[:, None] * block
+    if layer.kind == "matrix-free":
+        # scipy's rmatmat is the conjugate transpose: J^T U = conj(J^H conj(U)).
+        result = np.conj(operator.rmatmat(np.conj(block)))
+        return _checked(number, result, (layer.n_in, block.shape[1]), check)
+    return np.asarray(operator.T @ block)
+
+
+def evaluate(plan: Plan, operators: Sequence[Any], *, check_finite: bool = True) -> np.ndarray:
+    """Compute the full Jacobian J_k ... J_1 by executing the plan's steps.
 
     Parameters
     ----------
     plan : Plan
         From :func:`jacchain.plan`.
-    jacobians : sequence of array_like
-        One per layer in application order (J_1 first), J_i of shape ``(d_i, d_{i-1})``.
+    operators : sequence
+        One per layer in application order (J_1 first): for a dense layer its Jacobian,
+        a 2-D array of shape ``(d_i, d_{i-1})``; for other kinds see
+        :func:`check_operators`. A matrix-free layer is asked for exactly the tangent and
+        adjoint directions the plan accounts for, never more.
     check_finite : bool
         By default NaN or infinite entries are an error (:class:`NonFiniteError`); pass
         False to skip the check (and let non-finite values propagate).
@@ -102,8 +289,8 @@ def evaluate(plan: Plan, jacobians: Sequence[Any], *, check_finite: bool = True)
 
     Raises
     ------
-    ShapeError, NonFiniteError
-        See :func:`check_jacobians`.
+    ShapeError, OperatorError, NonFiniteError
+        See :func:`check_operators`.
 
     Examples
     --------
@@ -118,10 +305,39 @@ def evaluate(plan: Plan, jacobians: Sequence[Any], *, check_finite: bool = True)
 
     if not isinstance(plan, Plan):
         raise JacChainError(f"evaluate expects a Plan, got {type(plan).__name__}")
-    matrices = check_jacobians(plan.chain, jacobians, check_finite=check_finite)
-    segments = dict(enumerate(matrices, start=1))
-    for _, lo, split, _hi in plan.step_array.tolist():
-        upper = segments.pop(split + 1)
-        segments[lo] = upper @ segments[lo]
-    result = segments[1]
-    return result.copy() if len(plan.chain) == 1 else result
+    chain = plan.chain
+    layers = chain.layers
+    ops = check_operators(chain, operators, check_finite=check_finite)
+    segments: dict[int, Value] = {
+        number: _leaf(layer, op)
+        for number, (layer, op) in enumerate(zip(layers, ops, strict=True), 1)
+        if layer.is_explicit
+    }
+    for op, lo, split, hi in plan.step_array.tolist():
+        if op == Operation.PRODUCT:
+            segments[lo] = _multiply(segments.pop(split + 1), segments[lo])
+        elif op == Operation.TANGENT:
+            block = _dense(segments[lo])
+            for number in range(split + 1, hi + 1):
+                block = _tangent(number, layers[number - 1], ops[number - 1], block, check_finite)
+                segments.pop(number, None)
+            segments[lo] = (DENSE, block)
+        elif op == Operation.ADJOINT:
+            block = _dense(segments.pop(split + 1)).T
+            for number in range(split, lo - 1, -1):
+                block = _adjoint(number, layers[number - 1], ops[number - 1], block, check_finite)
+                if number != lo:
+                    segments.pop(number, None)
+            segments[lo] = (DENSE, block.T)
+        elif op == Operation.ACCUMULATE_TANGENT:
+            layer = layers[lo - 1]
+            block = _tangent(lo, layer, ops[lo - 1], np.eye(layer.n_in), check_finite)
+            segments[lo] = (DENSE, block)
+        else:
+            layer = layers[lo - 1]
+            block = _adjoint(lo, layer, ops[lo - 1], np.eye(layer.n_out), check_finite)
+            segments[lo] = (DENSE, block.T)
+    result = _dense(segments[1])
+    if result is ops[0]:
+        result = result.copy()
+    return np.asarray(result)

@@ -10,9 +10,20 @@ from typing import Any, NamedTuple, overload
 import numpy as np
 
 from .chain import Chain, as_chain
-from .cost import exact_array, exact_sum, fits_int64, forward_cost, reverse_cost, step_costs
+from .cost import (
+    exact_array,
+    exact_sum,
+    fits_int64,
+    forward_cost,
+    layer_table,
+    reverse_cost,
+    step_costs,
+    step_tapes,
+)
+from .errors import MethodError
+from .operations import Operation
 from .solvers import PURE_METHODS, get_solver
-from .solvers.bracketing import Operation, forward_steps, reverse_steps, segment_label
+from .solvers.bracketing import forward_steps, reverse_steps, segment_label
 
 __all__ = ["Plan", "Step", "Segment", "plan"]
 
@@ -38,13 +49,20 @@ class Step:
     index : int
         Position in execution order, from 1.
     operation : str
-        ``"product"``: multiply the accumulated Jacobians of ``left`` and ``right``.
+        ``"product"``: multiply the accumulated Jacobians of ``left`` and ``right``;
+        ``"tangent"``: carry the columns of the accumulated ``right`` forward through the
+        layers of ``left`` by tangent sweeps; ``"adjoint"``: carry the rows of the
+        accumulated ``left`` back through the layers of ``right`` by adjoint sweeps;
+        ``"accumulate-tangent"`` / ``"accumulate-adjoint"``: form the Jacobian of one
+        matrix-free layer (``left == right``) by tangent or adjoint sweeps.
     left, right : Segment
-        The output-side operand (layers split+1..hi) and the input-side operand (lo..split).
+        The output-side part (layers split+1..hi) and the input-side part (lo..split).
     shape : tuple of int
         Shape of the result, ``(d_hi, d_{lo-1})``.
     cost : int
         Multiply-adds of this step.
+    tape : int
+        Memory the step records (adjoint sweeps through matrix-free layers), else 0.
     """
 
     index: int
@@ -53,20 +71,28 @@ class Step:
     right: Segment
     shape: tuple[int, int]
     cost: int
+    tape: int = 0
 
     @property
     def result(self) -> Segment:
         """The segment this step produces."""
         return Segment(self.right.first, self.left.last)
 
+    @property
+    def is_sweep(self) -> bool:
+        """True for tangent, adjoint and accumulation steps (products of matrices are not)."""
+        return self.operation != "product"
+
 
 class StepSequence(Sequence[Step]):
     """A read-only, lazily materialized view of a plan's steps (cheap for millions of steps)."""
 
-    __slots__ = ("_dims", "_steps", "_costs")
+    __slots__ = ("_dims", "_steps", "_costs", "_tapes")
 
-    def __init__(self, dims: np.ndarray, steps: np.ndarray, costs: np.ndarray) -> None:
-        self._dims, self._steps, self._costs = dims, steps, costs
+    def __init__(
+        self, dims: np.ndarray, steps: np.ndarray, costs: np.ndarray, tapes: list[int] | None
+    ) -> None:
+        self._dims, self._steps, self._costs, self._tapes = dims, steps, costs, tapes
 
     def __len__(self) -> int:
         return len(self._steps)
@@ -85,13 +111,15 @@ class StepSequence(Sequence[Step]):
             raise IndexError(f"step index {index} out of range for a plan of {n} steps")
         index %= n
         op, lo, split, hi = (int(v) for v in self._steps[index])
+        accumulation = lo == hi
         return Step(
             index=index + 1,
             operation=Operation(op).label,
-            left=Segment(split + 1, hi),
-            right=Segment(lo, split),
+            left=Segment(hi, hi) if accumulation else Segment(split + 1, hi),
+            right=Segment(lo, lo) if accumulation else Segment(lo, split),
             shape=(int(self._dims[hi]), int(self._dims[lo - 1])),
             cost=int(self._costs[index]),
+            tape=0 if self._tapes is None else self._tapes[index],
         )
 
     def __iter__(self) -> Iterator[Step]:
@@ -127,6 +155,19 @@ class Plan:
     largest_intermediate : int
         Elements of the largest matrix any step produces (the result included); 0 when
         no product is formed.
+    memory_limit : int or None
+        The largest tape an adjoint step was allowed to record.
+    largest_tape : int
+        The largest tape any step of this plan records (0 without matrix-free layers).
+
+    Notes
+    -----
+    For chains with structured or matrix-free layers, forward mode accumulates from the
+    input side one layer at a time (explicit layers by products, matrix-free ones by d0
+    tangent sweeps), reverse mode symmetrically from the output side with d_k adjoint
+    sweeps, and :attr:`preaccumulation_cost` is the cost of accumulating every layer on
+    its own and then multiplying in the optimal order. The cost model is stated in
+    :mod:`jacchain.cost`.
 
     Examples
     --------
@@ -145,11 +186,20 @@ class Plan:
     reverse_cost: int
     mode: str
     largest_intermediate: int
+    memory_limit: int | None
+    largest_tape: int
     _steps: np.ndarray
     _costs: np.ndarray
+    _tapes: list[int] | None
 
     @classmethod
-    def from_steps(cls, chain: Chain, steps: np.ndarray, method: str = "custom") -> Plan:
+    def from_steps(
+        cls,
+        chain: Chain,
+        steps: np.ndarray,
+        method: str = "custom",
+        memory_limit: int | None = None,
+    ) -> Plan:
         """Build a plan from a step array (rows ``(op, lo, split, hi)`` in execution order).
 
         The steps must already form a valid bracketing (solvers guarantee it;
@@ -166,18 +216,40 @@ class Plan:
         steps.setflags(write=False)
         costs = step_costs(chain, steps)
         costs.setflags(write=False)
-        k = len(chain)
+        tapes = None if chain.is_dense else step_tapes(chain, steps)
         return cls(
             chain=chain,
             method=method,
             cost=exact_sum(costs),
             forward_cost=forward_cost(chain),
             reverse_cost=reverse_cost(chain),
-            mode=_mode_of(k, steps),
+            mode=_mode_of(chain, steps),
             largest_intermediate=_largest_result(chain.dims_array, steps),
+            memory_limit=memory_limit,
+            largest_tape=max(tapes, default=0) if tapes else 0,
             _steps=steps,
             _costs=costs,
+            _tapes=tapes,
         )
+
+    @cached_property
+    def preaccumulation_cost(self) -> int:
+        """Accumulate every layer on its own, then multiply in the optimal order.
+
+        For a dense chain this is the optimal bracketing's cost.
+
+        Examples
+        --------
+        >>> import jacchain as jc
+        >>> jc.plan([1000, 10, 1000, 10, 1000], "forward").preaccumulation_cost
+        10200000
+        """
+        from .solvers.generalized import generalized_table
+        from .solvers.hu_shing import hu_shing_steps
+
+        if self.chain.is_dense:
+            return exact_sum(step_costs(self.chain, hu_shing_steps(self.chain)))
+        return generalized_table(self.chain, self.memory_limit, sweeps=False).cost
 
     @property
     def dims(self) -> tuple[int, ...]:
@@ -199,7 +271,7 @@ class Plan:
     @property
     def steps(self) -> StepSequence:
         """The steps in execution order (a lazy read-only sequence of :class:`Step`)."""
-        return StepSequence(self.chain.dims_array, self._steps, self._costs)
+        return StepSequence(self.chain.dims_array, self._steps, self._costs, self._tapes)
 
     @property
     def step_array(self) -> np.ndarray:
@@ -310,11 +382,15 @@ class Plan:
         return plan_from_json(text)
 
 
-def _mode_of(k: int, steps: np.ndarray) -> str:
-    if k <= 2 or np.array_equal(steps, forward_steps(k)):
+def _mode_of(chain: Chain, steps: np.ndarray) -> str:
+    k = len(chain)
+    matrix_free = None if chain.is_dense else layer_table(chain).matrix_free
+    if np.array_equal(steps, forward_steps(k, matrix_free)):
         return "forward"
-    if np.array_equal(steps, reverse_steps(k)):
+    if np.array_equal(steps, reverse_steps(k, matrix_free)):
         return "reverse"
+    if k <= 2 and chain.is_dense:
+        return "forward"
     return "mixed"
 
 
@@ -326,13 +402,21 @@ def _largest_result(dims: np.ndarray, steps: np.ndarray) -> int:
     return int(sizes.max())
 
 
+def _sweep_layers(first: int, last: int) -> str:
+    if last - first >= 3:
+        return f"J{last}..J{first}"
+    return " ".join(f"J{layer}" for layer in range(last, first - 1, -1))
+
+
 def _expression(k: int, steps: np.ndarray) -> str:
-    """The bracketing as text in O(k): an iterative walk of the product tree."""
-    if k == 1:
-        return "J1"
-    split_of = {(lo, hi): split for _, lo, split, hi in steps.tolist()}
+    """The plan as text in O(k): an iterative walk of its tree of steps.
+
+    Products are juxtaposed, ``tangent[J4 J3](X)`` carries X forward through J3 then J4,
+    ``adjoint[J2 J1](X)`` carries X back through J2 then J1, and ``acc(J2)`` is the
+    accumulated Jacobian of a matrix-free layer.
+    """
+    made = {(lo, hi): (op, split) for op, lo, split, hi in steps.tolist()}
     tokens: list[str] = []
-    # Work items: a segment to print (with or without parentheses) or a literal token.
     work: list[tuple[int, int, bool] | str] = [(1, k, False)]
     while work:
         item = work.pop()
@@ -340,32 +424,45 @@ def _expression(k: int, steps: np.ndarray) -> str:
             tokens.append(item)
             continue
         lo, hi, wrap = item
-        if lo == hi:
+        op, split = made.get((lo, hi), (-1, 0))
+        if op in (Operation.ACCUMULATE_TANGENT, Operation.ACCUMULATE_ADJOINT):
+            tokens.append(f"acc(J{lo})")
+        elif op < 0:
             tokens.append(f"J{lo}")
-            continue
-        split = split_of[(lo, hi)]
-        if wrap:
-            tokens.append("(")
-        work.append(")" if wrap else "")
-        work.append((lo, split, lo != split))
-        work.append(" ")
-        work.append((split + 1, hi, split + 1 != hi))
+        elif op == Operation.TANGENT:
+            tokens.append(f"tangent[{_sweep_layers(split + 1, hi)}](")
+            work += [")", (lo, split, False)]
+        elif op == Operation.ADJOINT:
+            tokens.append(f"adjoint[{_sweep_layers(lo, split)}](")
+            work += [")", (split + 1, hi, False)]
+        else:
+            if wrap:
+                tokens.append("(")
+            work += [")" if wrap else "", (lo, split, True), " ", (split + 1, hi, True)]
     return "".join(tokens)
 
 
-def plan(chain_or_dims: Chain | Sequence[int], method: str = "auto") -> Plan:
+def plan(
+    chain_or_dims: Chain | Sequence[int],
+    method: str = "auto",
+    memory_limit: int | None = None,
+) -> Plan:
     """Plan the cheapest order to multiply the Jacobians of a chain.
 
     Parameters
     ----------
     chain_or_dims : Chain or sequence of int
-        A :class:`Chain`, or ``dims = [d0, d1, ..., dk]``.
+        A :class:`Chain` (of any layer kinds), or ``dims = [d0, d1, ..., dk]``.
     method : str
-        ``"auto"`` (optimal: Hu-Shing, measured fastest of the exact methods at every
-        size), ``"dp"`` (exact O(k^3) dynamic programming, vectorized), ``"hu-shing"``
-        (exact, O(k log k)), ``"approx"`` (O(k), at most 2/sqrt(3) = 1.155 times the
-        optimum), ``"forward"``, ``"reverse"``; see :func:`jacchain.method_names` for every
-        registered name.
+        ``"auto"`` (optimal: Hu-Shing for dense chains, measured fastest of the exact
+        methods at every size; the generalized DP otherwise), ``"dp"`` (exact O(k^3)
+        dynamic programming, vectorized; for structured and matrix-free chains Naumann's
+        generalized DP), ``"hu-shing"`` (exact, O(k log k), dense chains), ``"approx"``
+        (O(k), at most 2/sqrt(3) = 1.155 times the optimum, dense chains), ``"forward"``,
+        ``"reverse"``; see :func:`jacchain.method_names` for every registered name.
+    memory_limit : int, optional
+        The largest tape an adjoint sweep may record (the sum of the ``tape`` of the
+        matrix-free layers it sweeps). None: no limit.
 
     Returns
     -------
@@ -376,16 +473,18 @@ def plan(chain_or_dims: Chain | Sequence[int], method: str = "auto") -> Plan:
     DimensionError
         If ``dims`` is not a sequence of at least two positive ints.
     MethodError
-        If ``method`` is unknown (the message lists the valid names).
+        If ``method`` is unknown (the message lists the valid names), a dense-only method
+        is asked to plan a structured chain, ``memory_limit`` is not a non-negative int,
+        or the plan asked for records more tape than ``memory_limit``.
 
     Notes
     -----
     Tie rule: unless the method is ``"forward"`` or ``"reverse"``, the plan is forward
-    mode whenever the forward bracketing costs no more than the method's bracketing, else
-    reverse mode whenever the reverse bracketing costs no more, else the method's (mixed)
-    bracketing. For exact methods this means: forward if forward is optimal, else reverse if
-    reverse is optimal, else mixed. A chain of one or two layers is forward mode; one
-    layer costs 0.
+    mode whenever the forward plan costs no more than the method's plan, else reverse mode
+    whenever the reverse plan costs no more (and fits the memory limit), else the method's
+    (mixed) plan. For exact methods this means: forward if forward is optimal, else reverse
+    if reverse is optimal, else mixed. A dense chain of one or two layers is forward mode;
+    one dense layer costs 0.
 
     Examples
     --------
@@ -397,14 +496,34 @@ def plan(chain_or_dims: Chain | Sequence[int], method: str = "auto") -> Plan:
     >>> jc.plan([1000, 10, 1000, 10, 1000]).cost
     10200000
     """
+    from .solvers.generalized import _check_memory_limit
+
     solver = get_solver(method)
     chain = as_chain(chain_or_dims)
+    memory_limit = _check_memory_limit(memory_limit)
     k = len(chain)
-    candidate = Plan.from_steps(chain, solver(chain), method)
+    matrix_free = None if chain.is_dense else layer_table(chain).matrix_free
+    candidate = Plan.from_steps(chain, solver(chain, memory_limit), method, memory_limit)
+    _check_fits(candidate)
     if method in PURE_METHODS:
         return candidate
     if candidate.forward_cost <= candidate.cost:
-        return Plan.from_steps(chain, forward_steps(k), method)
+        return Plan.from_steps(chain, forward_steps(k, matrix_free), method, memory_limit)
     if candidate.reverse_cost <= candidate.cost:
-        return Plan.from_steps(chain, reverse_steps(k), method)
+        reverse = Plan.from_steps(chain, reverse_steps(k, matrix_free), method, memory_limit)
+        if _fits(reverse):
+            return reverse
     return candidate
+
+
+def _fits(candidate: Plan) -> bool:
+    limit = candidate.memory_limit
+    return limit is None or candidate.largest_tape <= limit
+
+
+def _check_fits(candidate: Plan) -> None:
+    if not _fits(candidate):
+        raise MethodError(
+            f"the {candidate.method!r} plan records a tape of {candidate.largest_tape:,}, "
+            f"more than memory_limit={candidate.memory_limit:,}"
+        )

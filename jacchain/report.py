@@ -10,6 +10,8 @@ if TYPE_CHECKING:
 __all__ = ["describe", "report", "format_dims"]
 
 _MAX_DIMS_SHOWN = 12
+EXACT_METHODS = frozenset({"auto", "dp", "hu-shing"})
+"""Methods whose plans are optimal: their reports say "optimal cost", others "chosen cost"."""
 _MAX_EXPRESSION_CHARS = 200
 
 
@@ -74,7 +76,7 @@ def report(plan: Plan, max_rows: int = 20) -> str:
       Jacobian shape        (1000, 1000)
       forward-mode cost     30,000,000
       reverse-mode cost     30,000,000
-      chosen cost           10,200,000  (mixed)
+      optimal cost          10,200,000  (mixed)
       speedup               2.94x over the best pure mode
       largest intermediate  1,000,000 elements
       expression            (J4 (J3 J2)) J1
@@ -87,16 +89,36 @@ def report(plan: Plan, max_rows: int = 20) -> str:
         3  product     J4..J2     J1         (1000, 1000)      10,000,000  98.0%
     """
     k = len(plan.chain)
-    width = max(len(f"{value:,}") for value in (plan.forward_cost, plan.reverse_cost, plan.cost))
+    structured = not plan.chain.is_dense
+    values = [plan.forward_cost, plan.reverse_cost, plan.cost]
+    if structured:
+        values.append(plan.preaccumulation_cost)
+    width = max(len(f"{value:,}") for value in values)
+    cost_name = "optimal cost" if plan.method in EXACT_METHODS else "chosen cost"
+    forward_name = "tangent-mode cost" if structured else "forward-mode cost"
+    reverse_name = "adjoint-mode cost" if structured else "reverse-mode cost"
     lines = [
         f"jacchain plan (method {plan.method!r}, k = {k} layer{'s' if k != 1 else ''})",
         f"  dims                  {format_dims(plan.dims)}",
         f"  Jacobian shape        {plan.shape}",
-        f"  forward-mode cost     {plan.forward_cost:>{width},}",
-        f"  reverse-mode cost     {plan.reverse_cost:>{width},}",
-        f"  chosen cost           {plan.cost:>{width},}  ({plan.mode})",
+    ]
+    if structured:
+        lines.append(f"  layers                {_kind_summary(plan)}")
+    lines += [
+        f"  {forward_name:<22}{plan.forward_cost:>{width},}",
+        f"  {reverse_name:<22}{plan.reverse_cost:>{width},}",
+    ]
+    if structured:
+        lines.append(f"  preaccumulation cost  {plan.preaccumulation_cost:>{width},}")
+    lines += [
+        f"  {cost_name:<22}{plan.cost:>{width},}  ({plan.mode})",
         f"  speedup               {plan.speedup:.2f}x over the best pure mode",
         f"  largest intermediate  {plan.largest_intermediate:,} elements",
+    ]
+    if structured and (plan.largest_tape or plan.memory_limit is not None):
+        limit = "none" if plan.memory_limit is None else f"{plan.memory_limit:,}"
+        lines.append(f"  largest tape          {plan.largest_tape:,} (memory limit: {limit})")
+    lines += [
         f"  expression            {_expression_line(plan)}",
         "  costs are scalar multiply-adds; FLOPs are 2x",
     ]
@@ -104,27 +126,38 @@ def report(plan: Plan, max_rows: int = 20) -> str:
     if len(steps) == 0:
         lines.append("  no products to form: the Jacobian is J1 itself")
         return "\n".join(lines)
-    rule = "-" * 76
-    lines += [
-        rule,
-        f" {'step':>4}  {'operation':<10}  {'left':<9}  {'right':<9}  {'result shape':<14}"
-        f"  {'cost':>12}  {'share':>5}",
-        rule,
-    ]
     n = len(steps)
     if n <= max_rows:
         shown: list[int | None] = list(range(n))
     else:
         half = max(max_rows // 2, 1)
         shown = [*range(half), None, *range(n - half, n)]
-    for position in shown:
-        if position is None:
+    rows = [steps[position] if position is not None else None for position in shown]
+    present = [step for step in rows if step is not None]
+    op_width = max(9, *(len(step.operation) for step in present))
+    left_width = max(9, *(len(step.left.label) for step in present))
+    right_width = max(9, *(len(step.right.label) for step in present))
+    header = (
+        f" {'step':>4}  {'operation':<{op_width}}  {'left':<{left_width}}  "
+        f"{'right':<{right_width}}  {'result shape':<14}  {'cost':>12}  {'share':>5}"
+    )
+    rule = "-" * max(76, len(header))
+    lines += [rule, header, rule]
+    for step in rows:
+        if step is None:
             lines.append(f"  ... {n - 2 * half:,} steps omitted ...")
             continue
-        step = steps[position]
         share = 100.0 * step.cost / plan.cost if plan.cost else 0.0
         lines.append(
-            f" {step.index:>4}  {step.operation:<10}  {step.left.label:<9}  "
-            f"{step.right.label:<9}  {str(step.shape):<14}  {step.cost:>12,}  {share:>4.1f}%"
+            f" {step.index:>4}  {step.operation:<{op_width}}  {step.left.label:<{left_width}}  "
+            f"{step.right.label:<{right_width}}  {str(step.shape):<14}  {step.cost:>12,}  "
+            f"{share:>4.1f}%"
         )
     return "\n".join(lines)
+
+
+def _kind_summary(plan: Plan) -> str:
+    counts: dict[str, int] = {}
+    for layer in plan.chain.layers:
+        counts[layer.kind] = counts.get(layer.kind, 0) + 1
+    return ", ".join(f"{count} {kind}" for kind, count in counts.items())

@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .chain import Chain
+from .chain import Chain, Layer
+from .cost import layer_table
 from .errors import JacChainError, PlanFormatError
-from .solvers.bracketing import Operation, check_steps
+from .operations import Operation
+from .solvers.bracketing import check_steps
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -19,7 +21,15 @@ __all__ = ["plan_to_json", "plan_from_json", "FORMAT", "VERSION"]
 FORMAT = "jacchain.plan"
 VERSION = 1
 _OPERATIONS = {op.label: int(op) for op in Operation}
-_CHECKED_FIELDS = ("cost", "forward_cost", "reverse_cost", "mode", "largest_intermediate")
+_CHECKED_FIELDS = (
+    "cost",
+    "forward_cost",
+    "reverse_cost",
+    "mode",
+    "largest_intermediate",
+    "largest_tape",
+)
+_LAYER_FIELDS = ("n_in", "n_out", "kind", "nnz", "edges", "jvp_cost", "vjp_cost", "tape")
 
 
 def plan_to_json(plan: Plan, indent: int | None = None) -> str:
@@ -36,12 +46,44 @@ def plan_to_json(plan: Plan, indent: int | None = None) -> str:
         "version": VERSION,
         "method": plan.method,
         "dims": list(plan.dims),
+        "memory_limit": plan.memory_limit,
         "steps": [
             [Operation(op).label, lo, split, hi] for op, lo, split, hi in plan.step_array.tolist()
         ],
     }
+    if not plan.chain.is_dense:
+        document["layers"] = [
+            {
+                name: getattr(layer, name)
+                for name in _LAYER_FIELDS
+                if getattr(layer, name) is not None
+            }
+            for layer in plan.chain.layers
+        ]
     document.update({field: getattr(plan, field) for field in _CHECKED_FIELDS})
     return json.dumps(document, indent=indent)
+
+
+def _parse_chain(document: dict) -> Chain:
+    try:
+        chain = Chain.from_dims(document["dims"])
+    except JacChainError as err:
+        raise _fail(f"bad dims: {err}") from None
+    raw_layers = document.get("layers")
+    if raw_layers is None:
+        return chain
+    if not isinstance(raw_layers, list) or not all(isinstance(x, dict) for x in raw_layers):
+        raise _fail("'layers' must be a list of objects")
+    try:
+        layers = [Layer(**{key: value for key, value in raw.items()}) for raw in raw_layers]
+        structured = Chain(layers)
+    except TypeError as err:
+        raise _fail(f"bad layer fields ({err})") from None
+    except JacChainError as err:
+        raise _fail(f"bad layers: {err}") from None
+    if structured.dims != chain.dims:
+        raise _fail(f"the layers' sizes {list(structured.dims)} disagree with dims")
+    return structured
 
 
 def _fail(message: str) -> PlanFormatError:
@@ -104,15 +146,20 @@ def plan_from_json(text: str | bytes) -> Plan:
     method = document["method"]
     if not isinstance(method, str):
         raise _fail(f"'method' must be a string, got {method!r}")
-    try:
-        chain = Chain.from_dims(document["dims"])
-    except JacChainError as err:
-        raise _fail(f"bad dims: {err}") from None
+    chain = _parse_chain(document)
+    memory_limit = document.get("memory_limit")
+    if memory_limit is not None and (
+        isinstance(memory_limit, bool) or not isinstance(memory_limit, int) or memory_limit < 0
+    ):
+        raise _fail(f"'memory_limit' must be null or a non-negative int, got {memory_limit!r}")
     steps = _parse_steps(document["steps"])
-    problem = check_steps(len(chain), steps)
+    table = None if chain.is_dense else layer_table(chain)
+    problem = check_steps(len(chain), steps, table)
     if problem is not None:
-        raise _fail(f"the steps do not bracket dims {list(chain.dims)}: {problem}")
-    plan = Plan.from_steps(chain, steps, method)
+        raise _fail(f"the steps do not make a plan for dims {list(chain.dims)}: {problem}")
+    plan = Plan.from_steps(chain, steps, method, memory_limit)
+    if memory_limit is not None and plan.largest_tape > memory_limit:
+        raise _fail(f"the steps record a tape of {plan.largest_tape}, over memory_limit")
     for field in _CHECKED_FIELDS:
         if field in document and document[field] != getattr(plan, field):
             raise _fail(

@@ -1,6 +1,7 @@
 """Test helpers: hypothesis strategies for chains, brute-force references, random Jacobians.
 
-Import it in your own test suites (it needs ``hypothesis``, part of the ``dev`` extra)::
+Import it in your own test suites (it needs ``hypothesis``, part of the ``dev`` extra;
+:func:`random_layer_chain` also needs ``scipy``)::
 
     from jacchain.testing import dims_lists, enumerate_bracketings
 """
@@ -8,10 +9,14 @@ Import it in your own test suites (it needs ``hypothesis``, part of the ``dev`` 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .solvers.bracketing import Operation
+from .operations import Operation
+
+if TYPE_CHECKING:
+    from .chain import Chain, Layer
 
 __all__ = [
     "dims_lists",
@@ -19,6 +24,10 @@ __all__ = [
     "exhaustive_optimum",
     "random_jacobians",
     "plain_product",
+    "enumerate_plans",
+    "exhaustive_generalized_optimum",
+    "random_layer_chain",
+    "CountingOperator",
 ]
 
 
@@ -108,3 +117,296 @@ def plain_product(jacobians: Sequence[np.ndarray]) -> np.ndarray:
     for matrix in reversed(jacobians[:-1]):
         result = result @ np.asarray(matrix)
     return result
+
+
+def _segment_is_dense(layers: Sequence[Layer], lo: int, hi: int) -> bool:
+    """Whether the product of layers lo..hi is dense (sweeps are allowed over it)."""
+    kinds = [layer.kind for layer in layers[lo - 1 : hi]]
+    return any(kind in ("dense", "matrix-free") for kind in kinds) or kinds.count("sparse") >= 2
+
+
+def _segment_tape(layers: Sequence[Layer], lo: int, hi: int) -> int:
+    """Memory an adjoint sweep through layers lo..hi records: the tapes of its matrix-free layers."""
+    return sum(int(layer.tape) for layer in layers[lo - 1 : hi] if layer.kind == "matrix-free")
+
+
+def enumerate_plans(chain: Chain, memory_limit: int | None = None) -> Iterator[np.ndarray]:
+    """Every valid plan of a (structured, matrix-free) chain as a step array, by brute force.
+
+    Written independently of the solvers, straight from the rules of :mod:`jacchain.cost`:
+    one layer is free if explicit, else accumulated by tangent sweeps or (if its tape fits
+    ``memory_limit``) by adjoint sweeps; a segment lo..hi is, for every split, the product
+    of every plan of lo..split with every plan of split+1..hi, and (only if the segment's
+    product is dense) every plan of lo..split carried forward by a tangent step, and every
+    plan of split+1..hi carried back by an adjoint step whose swept layers' tapes fit.
+    A chain of plain dense layers (``chain.is_dense``) is the classic matrix chain: its
+    plans are its bracketings (products only), as :meth:`Plan.from_steps` costs them; a
+    sweep through dense layers never costs less than the products it replaces. The number
+    of plans grows exponentially: use it for chains of at most 6 layers or so.
+
+    Parameters
+    ----------
+    chain : Chain or sequence of int
+        The chain (dims give a dense chain).
+    memory_limit : int, optional
+        The largest tape an adjoint sweep may record; None for no limit.
+
+    Yields
+    ------
+    numpy.ndarray
+        Step arrays of rows ``(op, lo, split, hi)`` in execution order, each plan once.
+
+    Examples
+    --------
+    >>> from jacchain import Chain, Layer
+    >>> chain = Chain([Layer(3, 3, "matrix-free", edges=29),
+    ...                Layer(3, 1, "matrix-free", edges=14),
+    ...                Layer(1, 2, "matrix-free", edges=7)])
+    >>> sum(1 for _ in enumerate_plans(chain)), sum(1 for _ in enumerate_plans(chain, 0))
+    (52, 7)
+    >>> sum(1 for _ in enumerate_plans(Chain.from_dims([2, 3, 4, 5])))
+    2
+    """
+    from .chain import as_chain
+
+    chain = as_chain(chain)
+    if memory_limit is not None and (
+        isinstance(memory_limit, bool)
+        or not isinstance(memory_limit, (int, np.integer))
+        or memory_limit < 0
+    ):
+        raise ValueError(f"memory_limit must be a non-negative int or None, got {memory_limit!r}")
+    layers = chain.layers
+    memo: dict[tuple[int, int], list[tuple[tuple[int, int, int, int], ...]]] = {}
+
+    def fits(tape: int) -> bool:
+        return memory_limit is None or tape <= memory_limit
+
+    def plans(lo: int, hi: int) -> list[tuple[tuple[int, int, int, int], ...]]:
+        if (lo, hi) in memo:
+            return memo[(lo, hi)]
+        found: list[tuple[tuple[int, int, int, int], ...]] = []
+        if lo == hi:
+            layer = layers[lo - 1]
+            if layer.kind != "matrix-free":
+                found.append(())
+            else:
+                found.append(((int(Operation.ACCUMULATE_TANGENT), lo, lo, lo),))
+                if fits(_segment_tape(layers, lo, lo)):
+                    found.append(((int(Operation.ACCUMULATE_ADJOINT), lo, lo, lo),))
+        else:
+            dense = not chain.is_dense and _segment_is_dense(layers, lo, hi)
+            for split in range(lo, hi):
+                lowers, uppers = plans(lo, split), plans(split + 1, hi)
+                product = (int(Operation.PRODUCT), lo, split, hi)
+                found += [lower + upper + (product,) for lower in lowers for upper in uppers]
+                if not dense:
+                    continue
+                tangent = (int(Operation.TANGENT), lo, split, hi)
+                found += [lower + (tangent,) for lower in lowers]
+                if fits(_segment_tape(layers, lo, split)):
+                    adjoint = (int(Operation.ADJOINT), lo, split, hi)
+                    found += [upper + (adjoint,) for upper in uppers]
+        memo[(lo, hi)] = found
+        return found
+
+    for rows in plans(1, len(layers)):
+        yield np.array(rows, dtype=np.int64).reshape(-1, 4)
+
+
+def exhaustive_generalized_optimum(chain: Chain, memory_limit: int | None = None) -> int:
+    """The least cost over :func:`enumerate_plans`, each costed by :meth:`Plan.from_steps`.
+
+    Parameters
+    ----------
+    chain : Chain or sequence of int
+    memory_limit : int, optional
+        The largest tape an adjoint sweep may record; None for no limit.
+
+    Returns
+    -------
+    int
+        The optimal cost of the generalized Jacobian chain problem (exact multiply-adds).
+
+    Examples
+    --------
+    >>> from jacchain import Chain, Layer
+    >>> chain = Chain([Layer(3, 3, "matrix-free", edges=29),
+    ...                Layer(3, 1, "matrix-free", edges=14),
+    ...                Layer(1, 2, "matrix-free", edges=7)])
+    >>> exhaustive_generalized_optimum(chain), exhaustive_generalized_optimum(chain, 0)
+    (56, 142)
+    """
+    from .chain import as_chain
+    from .plan import Plan
+
+    chain = as_chain(chain)
+    return min(
+        Plan.from_steps(chain, steps).cost for steps in enumerate_plans(chain, memory_limit)
+    )
+
+
+class CountingOperator:
+    """A matrix-free operator around a dense matrix that counts the directions asked of it.
+
+    It follows the duck-typed protocol of :func:`jacchain.evaluate` (and of
+    ``scipy.sparse.linalg.LinearOperator``): ``matmat(V) = J V`` and
+    ``rmatmat(U) = J^H U`` (``J^T U`` for real ``J``).
+
+    Parameters
+    ----------
+    J : array_like
+        The 2-D Jacobian of shape ``(n_out, n_in)``.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        ``(n_out, n_in)``.
+    tangent_directions : int
+        Total number of columns of every ``V`` passed to :meth:`matmat`.
+    adjoint_directions : int
+        Total number of columns of every ``U`` passed to :meth:`rmatmat`.
+
+    Examples
+    --------
+    >>> op = CountingOperator(np.arange(6.0).reshape(2, 3))
+    >>> op.matmat(np.eye(3)).shape, op.rmatmat(np.ones((2, 1))).ravel().tolist()
+    ((2, 3), [3.0, 5.0, 7.0])
+    >>> op.tangent_directions, op.adjoint_directions
+    (3, 1)
+    """
+
+    def __init__(self, J: np.ndarray) -> None:
+        self.J = np.asarray(J)
+        if self.J.ndim != 2:
+            raise ValueError(f"CountingOperator wraps a 2-D matrix, got shape {self.J.shape}")
+        self.shape: tuple[int, int] = (int(self.J.shape[0]), int(self.J.shape[1]))
+        self.dtype = self.J.dtype
+        self.tangent_directions = 0
+        self.adjoint_directions = 0
+
+    def matmat(self, V: np.ndarray) -> np.ndarray:
+        """``J @ V`` for a 2-D block of ``V.shape[1]`` tangent directions."""
+        V = np.asarray(V)
+        if V.ndim != 2 or V.shape[0] != self.shape[1]:
+            raise ValueError(f"matmat expects shape ({self.shape[1]}, p), got {V.shape}")
+        self.tangent_directions += V.shape[1]
+        return self.J @ V
+
+    def rmatmat(self, U: np.ndarray) -> np.ndarray:
+        """``J^H @ U`` for a 2-D block of ``U.shape[1]`` adjoint directions."""
+        U = np.asarray(U)
+        if U.ndim != 2 or U.shape[0] != self.shape[0]:
+            raise ValueError(f"rmatmat expects shape ({self.shape[0]}, p), got {U.shape}")
+        self.adjoint_directions += U.shape[1]
+        return self.J.conj().T @ U
+
+    def __repr__(self) -> str:
+        return (
+            f"CountingOperator(shape={self.shape}, tangent_directions="
+            f"{self.tangent_directions}, adjoint_directions={self.adjoint_directions})"
+        )
+
+
+def random_layer_chain(
+    rng: int | np.random.Generator,
+    max_layers: int = 6,
+    max_dim: int = 5,
+    kinds: Sequence[str] = ("dense", "diagonal", "identity", "sparse", "matrix-free"),
+) -> tuple[Chain, list[Any], list[np.ndarray]]:
+    """A random chain of layers of the given kinds, with an operator and a Jacobian per layer.
+
+    Diagonal and identity layers are square; sparse layers declare ``nnz`` at least the
+    number of entries they store (sometimes more); matrix-free layers get random
+    ``edges``, or random ``jvp_cost``/``vjp_cost``/``tape``, and their operators are
+    :class:`CountingOperator` objects. Needs scipy (for the sparse layers).
+
+    Parameters
+    ----------
+    rng : int or numpy.random.Generator
+        A seed or a generator.
+    max_layers : int
+        The chain has 1 to ``max_layers`` layers.
+    max_dim : int
+        Every size is in 1..``max_dim``.
+    kinds : sequence of str
+        The kinds to draw from (each layer's kind uniformly).
+
+    Returns
+    -------
+    chain : Chain
+    operators : list
+        One per layer, as :func:`jacchain.evaluate` takes them: 2-D arrays (dense), 1-D
+        diagonals (diagonal), None (identity), scipy.sparse CSR matrices (sparse),
+        :class:`CountingOperator` (matrix-free).
+    jacobians : list of numpy.ndarray
+        The dense Jacobians J_1, ..., J_k (see :func:`plain_product`).
+
+    Examples
+    --------
+    >>> chain, operators, jacobians = random_layer_chain(0)
+    >>> len(chain) == len(operators) == len(jacobians)
+    True
+    >>> all(J.shape == layer.shape for J, layer in zip(jacobians, chain.layers))
+    True
+    """
+    from scipy import sparse
+
+    from .chain import KINDS, Chain, Layer
+
+    kinds = list(kinds)
+    unknown = [kind for kind in kinds if kind not in KINDS]
+    if not kinds or unknown:
+        raise ValueError(f"kinds must be a non-empty subset of {KINDS}, got {kinds!r}")
+    rng = np.random.default_rng(rng)
+    k = int(rng.integers(1, max_layers + 1))
+    n_in = int(rng.integers(1, max_dim + 1))
+    layers: list[Layer] = []
+    operators: list[Any] = []
+    jacobians: list[np.ndarray] = []
+    for _ in range(k):
+        kind = kinds[int(rng.integers(len(kinds)))]
+        n_out = n_in if kind in ("diagonal", "identity") else int(rng.integers(1, max_dim + 1))
+        if kind == "dense":
+            J = rng.standard_normal((n_out, n_in))
+            layers.append(Layer(n_in, n_out))
+            operators.append(J)
+        elif kind == "diagonal":
+            diagonal = rng.standard_normal(n_in)
+            J = np.diag(diagonal)
+            layers.append(Layer(n_in, n_out, "diagonal"))
+            operators.append(diagonal)
+        elif kind == "identity":
+            J = np.eye(n_in)
+            layers.append(Layer(n_in, n_out, "identity"))
+            operators.append(None)
+        elif kind == "sparse":
+            size = n_in * n_out
+            stored = int(rng.integers(0, size + 1))
+            flat = rng.choice(size, size=stored, replace=False)
+            matrix = sparse.csr_matrix(
+                (rng.standard_normal(stored), (flat // n_in, flat % n_in)), shape=(n_out, n_in)
+            )
+            J = matrix.toarray()
+            nnz = int(rng.integers(stored, size + 1)) if rng.random() < 0.3 else stored
+            layers.append(Layer(n_in, n_out, "sparse", nnz=nnz))
+            operators.append(matrix)
+        else:
+            J = rng.standard_normal((n_out, n_in))
+            limit = 2 * n_in * n_out + 1
+            if rng.random() < 0.5:
+                layer = Layer(n_in, n_out, "matrix-free", edges=int(rng.integers(0, limit)))
+            else:
+                layer = Layer(
+                    n_in,
+                    n_out,
+                    "matrix-free",
+                    jvp_cost=int(rng.integers(0, limit)),
+                    vjp_cost=int(rng.integers(0, limit)),
+                    tape=int(rng.integers(0, limit)),
+                )
+            layers.append(layer)
+            operators.append(CountingOperator(J))
+        jacobians.append(J)
+        n_in = n_out
+    return Chain(layers), operators, jacobians

@@ -64,3 +64,32 @@ def test_console_script_entry_point():
     from jacchain.cli import main
 
     assert main(["plan", "3", "4", "5"]) == 0
+
+
+DATA = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.mark.skipif(not (DATA / "gdjcpb" / "p_3_3.1").exists(), reason="no shared data")
+def test_plan_gdjcpb_report():
+    out = run("plan", "--gdjcpb", str(DATA / "gdjcpb" / "p_3_3.1"))
+    assert out.returncode == 0, out.stderr
+    for needle in (
+        "optimal cost",
+        " 56",
+        "tangent-mode cost     150",
+        "adjoint-mode cost     100",
+        "preaccumulation cost  123",
+    ):
+        assert needle in out.stdout
+    limited = run("plan", "--gdjcpb", str(DATA / "gdjcpb" / "p_3_3.1"), "--memory-limit", "20")
+    assert limited.returncode == 0 and "memory limit: 20" in limited.stdout
+
+
+def test_plan_needs_exactly_one_of_dims_and_gdjcpb(tmp_path):
+    for args in (["plan"], ["plan", "3", "4", "--gdjcpb", "x"]):
+        out = run(*args)
+        assert out.returncode != 0 and "exactly one" in out.stderr
+    bad = tmp_path / "bad.gdjcpb"
+    bad.write_text("2\n3 2 5\n4 4 x\n")
+    out = run("plan", "--gdjcpb", str(bad))
+    assert out.returncode != 0 and "line 3" in out.stderr and "Traceback" not in out.stderr

@@ -49,7 +49,7 @@ def test_expression_of_pure_and_mixed_modes():
 
 def test_a_registered_solver_is_subject_to_the_tie_rule():
     halves = np.array([[0, 1, 1, 2], [0, 3, 3, 4], [0, 1, 2, 4]])
-    register_solver("halves", lambda chain: halves)
+    register_solver("halves", lambda chain, memory_limit: halves)
     try:
         assert jc.plan([2, 50, 2, 50, 2], method="halves").expression == "(J4 J3) (J2 J1)"
         # Here forward mode is cheaper than the solver's bracketing, so it replaces it.

@@ -30,12 +30,12 @@ def _doc(**changes):
         ("[1, 2]", "JSON object"),
         (_doc(format="other"), "format"),
         (_doc(version=2), "version"),
-        (_doc(dims=[1000, 10, 1000, 10]), "do not bracket"),
+        (_doc(dims=[1000, 10, 1000, 10]), "do not make a plan"),
         (_doc(dims=[1000, 0, 1000, 10, 1000]), "bad dims"),
-        (_doc(steps=[["product", 1, 1, 2]]), "needs 3 steps"),
+        (_doc(steps=[["product", 1, 1, 2]]), "unfinished"),
         (
             _doc(steps=[["product", 1, 1, 2], ["product", 1, 1, 3], ["product", 1, 3, 4]]),
-            "not available",
+            "accumulated",
         ),
         (
             _doc(steps=[["magic", 2, 2, 3], ["product", 2, 3, 4], ["product", 1, 1, 4]]),
@@ -69,3 +69,48 @@ def test_derived_fields_are_optional_when_reading():
     }
     p = jc.Plan.from_json(json.dumps(doc))
     assert p.cost == 24 and p.method == "mine"
+
+
+def test_structured_plans_round_trip_with_layers_and_memory_limit():
+    chain = jc.Chain(
+        [
+            jc.Layer(3, 3, "diagonal"),
+            jc.Layer(3, 4, "sparse", nnz=5),
+            jc.Layer(4, 4, "identity"),
+            jc.Layer(4, 6, "matrix-free", edges=11, tape=7),
+            jc.Layer(6, 2, "matrix-free", jvp_cost=9, vjp_cost=13),
+        ]
+    )
+    for limit in (None, 0, 7, 100):
+        p = jc.plan(chain, memory_limit=limit)
+        back = jc.Plan.from_json(p.to_json())
+        assert back == p and back.memory_limit == limit and back.chain == chain
+        assert back.largest_tape == p.largest_tape
+
+
+def test_structured_json_is_checked():
+    chain = jc.Chain(
+        [jc.Layer(3, 3, "matrix-free", edges=4), jc.Layer(3, 2, "matrix-free", edges=5)]
+    )
+    doc = json.loads(jc.plan(chain).to_json())
+    bad_layers = dict(doc, layers=[{"n_in": 3, "n_out": 3, "kind": "wobbly"}, doc["layers"][1]])
+    with pytest.raises(jc.PlanFormatError, match="bad layers"):
+        jc.Plan.from_json(json.dumps(bad_layers))
+    extra = dict(doc, layers=[dict(doc["layers"][0], colour=1), doc["layers"][1]])
+    with pytest.raises(jc.PlanFormatError, match="bad layer fields"):
+        jc.Plan.from_json(json.dumps(extra))
+    mismatch = dict(doc, dims=[3, 3, 3])
+    with pytest.raises(jc.PlanFormatError, match="disagree"):
+        jc.Plan.from_json(json.dumps(mismatch))
+    no_accumulate = dict(doc, steps=[["product", 1, 1, 2]])
+    with pytest.raises(jc.PlanFormatError, match="accumulated"):
+        jc.Plan.from_json(json.dumps(no_accumulate))
+    over_limit = dict(
+        doc, memory_limit=0, steps=[["accumulate-adjoint", 2, 2, 2], ["adjoint", 1, 1, 2]]
+    )
+    over_limit.pop("cost"), over_limit.pop("mode"), over_limit.pop("largest_tape")
+    over_limit.pop("largest_intermediate")
+    with pytest.raises(jc.PlanFormatError, match="memory_limit"):
+        jc.Plan.from_json(json.dumps(over_limit))
+    with pytest.raises(jc.PlanFormatError, match="memory_limit"):
+        jc.Plan.from_json(json.dumps(dict(doc, memory_limit=-3)))

@@ -77,10 +77,12 @@ def test_every_enumerated_bracketing_is_valid_and_distinct(k):
 
 
 def test_check_steps_rejects_broken_bracketings():
-    assert "needs 2 steps" in check_steps(3, forward_steps(2))
-    assert "not available" in check_steps(3, np.array([[0, 1, 1, 2], [0, 1, 1, 3]]))
+    assert "unfinished" in check_steps(3, forward_steps(2))
+    assert "accumulated" in check_steps(3, np.array([[0, 1, 1, 2], [0, 1, 1, 3]]))
     assert "outside" in check_steps(3, np.array([[0, 1, 1, 2], [0, 1, 3, 3]]))
-    assert "unknown operation" in check_steps(2, np.array([[9, 1, 1, 2]]))
+    assert "not allowed" in check_steps(2, np.array([[9, 1, 1, 2]]))
+    assert "not allowed" in check_steps(2, np.array([[1, 1, 1, 2]]))
+    assert "rows of 4" in check_steps(2, np.array([1, 1, 2]))
 
 
 def test_steps_from_splits_handles_a_million_layers_without_recursion():

@@ -7,30 +7,38 @@ from collections.abc import Callable
 import numpy as np
 
 from ..chain import Chain
+from ..cost import layer_table
 from ..errors import MethodError
 from .approx import approx_steps
 from .bracketing import forward_steps, reverse_steps
 from .dp import dp_steps
+from .generalized import generalized_steps, require_dense
 from .hu_shing import hu_shing_steps
 
 __all__ = [
     "Solver",
     "SOLVERS",
     "PURE_METHODS",
+    "AUTO_NOTE",
     "register_solver",
     "get_solver",
     "method_names",
+    "forward_steps",
+    "reverse_steps",
 ]
 
-Solver = Callable[[Chain], np.ndarray]
-"""The solver protocol: ``solver(chain) -> steps``, an int array of rows (op, lo, split, hi)."""
+Solver = Callable[[Chain, "int | None"], np.ndarray]
+"""The solver protocol: ``solver(chain, memory_limit) -> steps``, an int array of rows
+``(op, lo, split, hi)`` in execution order. ``memory_limit`` is None or the largest tape an
+adjoint step may record (it only matters for chains with matrix-free layers)."""
 
 SOLVERS: dict[str, Solver] = {}
 
 AUTO_NOTE = (
-    "'auto' is Hu-Shing's exact O(k log k) algorithm at every size: measured side by side "
-    "(experiments/planner_speed.py) it is faster than the vectorized O(k^3) DP from k = 2 "
-    "up, and both are exact, so no size threshold is needed."
+    "'auto' plans dense chains with Hu-Shing's exact O(k log k) algorithm at every size: "
+    "measured side by side (experiments/planner_speed.py) it is faster than the vectorized "
+    "O(k^3) DP from k = 2 up, and both are exact, so no size threshold is needed. Chains "
+    "with structured or matrix-free layers are planned by the generalized O(k^3) DP."
 )
 
 PURE_METHODS = frozenset({"forward", "reverse"})
@@ -44,7 +52,7 @@ def register_solver(name: str, solver: Solver) -> None:
     Examples
     --------
     >>> from jacchain.solvers import register_solver, forward_steps
-    >>> register_solver("my-forward", lambda chain: forward_steps(len(chain)))
+    >>> register_solver("my-forward", lambda chain, memory_limit: forward_steps(len(chain)))
     >>> import jacchain as jc
     >>> jc.plan([3, 4, 5, 6], method="my-forward").mode
     'forward'
@@ -77,9 +85,36 @@ def get_solver(name: object) -> Solver:
     return SOLVERS[name]
 
 
-register_solver("dp", dp_steps)
-register_solver("hu-shing", hu_shing_steps)
-register_solver("auto", hu_shing_steps)
-register_solver("approx", approx_steps)
-register_solver("forward", lambda chain: forward_steps(len(chain)))
-register_solver("reverse", lambda chain: reverse_steps(len(chain)))
+def _matrix_free(chain: Chain) -> np.ndarray | None:
+    return None if chain.is_dense else layer_table(chain).matrix_free
+
+
+def _dense_only(name: str, solver: Callable[[Chain], np.ndarray]) -> Solver:
+    def run(chain: Chain, memory_limit: int | None = None) -> np.ndarray:
+        require_dense(name, chain)
+        return solver(chain)
+
+    run.__doc__ = solver.__doc__
+    return run
+
+
+def _exact(dense_solver: Callable[[Chain], np.ndarray]) -> Solver:
+    def run(chain: Chain, memory_limit: int | None = None) -> np.ndarray:
+        if chain.is_dense:
+            return dense_solver(chain)
+        return generalized_steps(chain, memory_limit)
+
+    run.__doc__ = dense_solver.__doc__
+    return run
+
+
+register_solver("auto", _exact(hu_shing_steps))
+register_solver("dp", _exact(dp_steps))
+register_solver("hu-shing", _dense_only("hu-shing", hu_shing_steps))
+register_solver("approx", _dense_only("approx", approx_steps))
+register_solver(
+    "forward", lambda chain, memory_limit=None: forward_steps(len(chain), _matrix_free(chain))
+)
+register_solver(
+    "reverse", lambda chain, memory_limit=None: reverse_steps(len(chain), _matrix_free(chain))
+)

@@ -8,12 +8,16 @@ combines segment ``lo..split`` (the input side, already computed) with segment
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from enum import IntEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..operations import Operation
+
+if TYPE_CHECKING:
+    from ..cost import LayerTable
+
 __all__ = [
-    "Operation",
     "STEP_COLUMNS",
     "forward_steps",
     "reverse_steps",
@@ -26,56 +30,72 @@ __all__ = [
 STEP_COLUMNS = ("op", "lo", "split", "hi")
 
 
-class Operation(IntEnum):
-    """What a step does; stored in the ``op`` column of a step array."""
-
-    PRODUCT = 0
-    """Multiply two accumulated Jacobians: (J_hi ... J_{split+1}) (J_split ... J_lo)."""
-
-    @property
-    def label(self) -> str:
-        """The lower-case name used in reports and JSON."""
-        return self.name.lower()
-
-
 def _empty() -> np.ndarray:
     return np.zeros((0, 4), dtype=np.int64)
 
 
-def forward_steps(k: int) -> np.ndarray:
+def _pure_steps(k: int, matrix_free: np.ndarray | None, forward: bool) -> np.ndarray:
+    if matrix_free is None or not np.any(matrix_free):
+        if k < 2:
+            return _empty()
+        steps = np.zeros((k - 1, 4), dtype=np.int64)
+        steps[:, 0] = Operation.PRODUCT
+        if forward:
+            steps[:, 1], steps[:, 2], steps[:, 3] = 1, np.arange(1, k), np.arange(2, k + 1)
+        else:
+            steps[:, 1], steps[:, 2], steps[:, 3] = (
+                np.arange(k - 1, 0, -1),
+                np.arange(k - 1, 0, -1),
+                k,
+            )
+        return steps
+    mf = np.asarray(matrix_free, dtype=bool)
+    rows = []
+    if forward:
+        if mf[0]:
+            rows.append((Operation.ACCUMULATE_TANGENT, 1, 1, 1))
+        for layer in range(2, k + 1):
+            op = Operation.TANGENT if mf[layer - 1] else Operation.PRODUCT
+            rows.append((op, 1, layer - 1, layer))
+    else:
+        if mf[k - 1]:
+            rows.append((Operation.ACCUMULATE_ADJOINT, k, k, k))
+        for layer in range(k - 1, 0, -1):
+            op = Operation.ADJOINT if mf[layer - 1] else Operation.PRODUCT
+            rows.append((op, layer, layer, k))
+    return np.array(rows, dtype=np.int64).reshape(-1, 4)
+
+
+def forward_steps(k: int, matrix_free: np.ndarray | None = None) -> np.ndarray:
     """Steps of forward mode J_k (... (J_3 (J_2 J_1))) for a chain of ``k`` layers.
+
+    With ``matrix_free`` (a boolean per layer), a matrix-free first layer is accumulated by
+    tangent sweeps and every later matrix-free layer is a tangent step.
 
     Examples
     --------
     >>> forward_steps(3).tolist()
     [[0, 1, 1, 2], [0, 1, 2, 3]]
+    >>> forward_steps(2, np.array([True, True])).tolist()
+    [[3, 1, 1, 1], [1, 1, 1, 2]]
     """
-    if k < 2:
-        return _empty()
-    steps = np.zeros((k - 1, 4), dtype=np.int64)
-    steps[:, 0] = Operation.PRODUCT
-    steps[:, 1] = 1
-    steps[:, 2] = np.arange(1, k)
-    steps[:, 3] = np.arange(2, k + 1)
-    return steps
+    return _pure_steps(k, matrix_free, forward=True)
 
 
-def reverse_steps(k: int) -> np.ndarray:
+def reverse_steps(k: int, matrix_free: np.ndarray | None = None) -> np.ndarray:
     """Steps of reverse mode ((J_k J_{k-1}) J_{k-2}) ... J_1 for a chain of ``k`` layers.
+
+    With ``matrix_free`` (a boolean per layer), a matrix-free last layer is accumulated by
+    adjoint sweeps and every earlier matrix-free layer is an adjoint step.
 
     Examples
     --------
     >>> reverse_steps(3).tolist()
     [[0, 2, 2, 3], [0, 1, 1, 3]]
+    >>> reverse_steps(2, np.array([True, True])).tolist()
+    [[4, 2, 2, 2], [2, 1, 1, 2]]
     """
-    if k < 2:
-        return _empty()
-    steps = np.zeros((k - 1, 4), dtype=np.int64)
-    steps[:, 0] = Operation.PRODUCT
-    steps[:, 1] = np.arange(k - 1, 0, -1)
-    steps[:, 2] = np.arange(k - 1, 0, -1)
-    steps[:, 3] = k
-    return steps
+    return _pure_steps(k, matrix_free, forward=False)
 
 
 def steps_from_splits(k: int, split: Callable[[int, int], int]) -> np.ndarray:
@@ -113,40 +133,77 @@ def steps_from_splits(k: int, split: Callable[[int, int], int]) -> np.ndarray:
     return steps
 
 
-def check_steps(k: int, steps: np.ndarray) -> str | None:
-    """Why ``steps`` is not a complete bracketing of a chain of ``k`` layers, or None if it is.
+def check_steps(k: int, steps: np.ndarray, table: LayerTable | None = None) -> str | None:
+    """Why ``steps`` is not a complete plan for a chain of ``k`` layers, or None if it is.
+
+    Without ``table`` (a dense chain) every step must be a product. With the chain's
+    :class:`~jacchain.cost.LayerTable`, tangent and adjoint steps may sweep through layers
+    that have not been combined yet, over segments whose product is dense, and each
+    matrix-free layer used as an operand must first be accumulated.
 
     Examples
     --------
     >>> check_steps(3, forward_steps(3)) is None
     True
     >>> check_steps(3, np.array([[0, 1, 1, 3], [0, 1, 2, 3]]))
-    'step 1 multiplies J3..J2 by J1, but J3..J2 is not available at that point'
+    'step 1 (product 1..1..3) needs J3..J2 accumulated, which it is not at that point'
     """
     steps = np.asarray(steps)
-    if steps.ndim != 2 or steps.shape[1] != 4 or steps.shape[0] != k - 1:
-        return f"a chain of {k} layers needs {k - 1} steps of 4 entries, got shape {steps.shape}"
-    valid_ops = {int(op) for op in Operation}
+    if steps.ndim != 2 or steps.shape[1] != 4:
+        return f"steps must be rows of 4 entries, got shape {steps.shape}"
+    matrix_free = table.matrix_free.tolist() if table is not None else [False] * k
     end_of = {layer: layer for layer in range(1, k + 1)}
+    ready = {layer: not matrix_free[layer - 1] for layer in range(1, k + 1)}
+    valid_ops = {int(op) for op in Operation} if table is not None else {int(Operation.PRODUCT)}
+
+    def needs(index: int, what: str, lo: int, hi: int) -> str | None:
+        if end_of.get(lo) == hi and ready[lo]:
+            return None
+        return f"{what} needs {segment_label(lo, hi)} accumulated, which it is not at that point"
+
+    def singletons(lo: int, hi: int) -> bool:
+        return all(end_of.get(layer) == layer for layer in range(lo, hi + 1))
+
     for index, (op, lo, split, hi) in enumerate(steps.tolist(), start=1):
         if op not in valid_ops:
-            return f"step {index} has an unknown operation code {op}"
+            return f"step {index} has an operation code {op} not allowed for this chain"
+        name = f"step {index} ({Operation(op).label} {lo}..{split}..{hi})"
+        if op in (Operation.ACCUMULATE_TANGENT, Operation.ACCUMULATE_ADJOINT):
+            if not (1 <= lo <= k and lo == split == hi):
+                return f"{name} must name one layer in 1..{k} (lo = split = hi)"
+            if not matrix_free[lo - 1] or ready.get(lo) or end_of.get(lo) != lo:
+                return f"{name} accumulates a layer that is not a pending matrix-free layer"
+            ready[lo] = True
+            continue
         if not 1 <= lo <= split < hi <= k:
-            return f"step {index} has bounds lo={lo}, split={split}, hi={hi} outside 1..{k}"
-        if end_of.get(lo) != split:
-            return (
-                f"step {index} multiplies {segment_label(split + 1, hi)} by "
-                f"{segment_label(lo, split)}, but {segment_label(lo, split)} is not available "
-                "at that point"
-            )
-        if end_of.get(split + 1) != hi:
-            return (
-                f"step {index} multiplies {segment_label(split + 1, hi)} by "
-                f"{segment_label(lo, split)}, but {segment_label(split + 1, hi)} is not "
-                "available at that point"
-            )
+            return f"{name} has bounds outside 1 <= lo <= split < hi <= {k}"
+        if op == Operation.PRODUCT:
+            problem = needs(index, name, lo, split) or needs(index, name, split + 1, hi)
+        elif op == Operation.TANGENT:
+            problem = needs(index, name, lo, split)
+            if problem is None and not singletons(split + 1, hi):
+                problem = f"{name} sweeps through layers already combined"
+        else:
+            problem = needs(index, name, split + 1, hi)
+            if problem is None and not singletons(lo, split):
+                problem = f"{name} sweeps through layers already combined"
+        if problem is None and op != Operation.PRODUCT and table.structure(lo, hi)[0] != 3:
+            problem = f"{name} sweeps over a segment whose product is structured, not dense"
+        if problem is not None:
+            return problem
+        if op == Operation.PRODUCT:
+            del end_of[split + 1]
+        elif op == Operation.TANGENT:
+            for layer in range(split + 1, hi + 1):
+                del end_of[layer]
+        else:
+            for layer in range(lo + 1, split + 2):
+                del end_of[layer]
         end_of[lo] = hi
-        del end_of[split + 1]
+        ready[lo] = True
+    if end_of != {1: k} or not ready[1]:
+        pending = sorted(end_of)
+        return f"the steps leave the chain unfinished: segments start at layers {pending[:10]}"
     return None
 
 
