@@ -115,6 +115,19 @@ def _pairwise_sum_times(dims: np.ndarray, pairs: slice, scale: int) -> int:
     return scale * exact_sum(exact_array(left, safe) * exact_array(right, safe))
 
 
+def _pure_mode_cost(chain: Chain, forward: bool) -> int:
+    """Forward or reverse mode's cost: a closed form when dense, else its steps' costs."""
+    if not chain.is_dense:
+        from .solvers.bracketing import forward_steps, reverse_steps
+
+        pure_steps = forward_steps if forward else reverse_steps
+        return exact_sum(step_costs(chain, pure_steps(len(chain), layer_table(chain).matrix_free)))
+    dims = chain.dims_array
+    if forward:
+        return _pairwise_sum_times(dims, slice(1, None), int(dims[0]))
+    return _pairwise_sum_times(dims, slice(None, -1), int(dims[-1]))
+
+
 def forward_cost(chain_or_dims: Chain | object) -> int:
     """Cost of forward mode, J_k (... (J_3 (J_2 J_1))): ``d0 * sum_{i=2..k} d_i d_{i-1}``.
 
@@ -136,15 +149,7 @@ def forward_cost(chain_or_dims: Chain | object) -> int:
     >>> forward_cost([1000, 10, 1000, 10, 1000])
     30000000
     """
-    chain = as_chain(chain_or_dims)
-    if not chain.is_dense:
-        from .solvers.bracketing import forward_steps
-
-        return exact_sum(
-            step_costs(chain, forward_steps(len(chain), layer_table(chain).matrix_free))
-        )
-    dims = chain.dims_array
-    return _pairwise_sum_times(dims, slice(1, None), int(dims[0]))
+    return _pure_mode_cost(as_chain(chain_or_dims), forward=True)
 
 
 def reverse_cost(chain_or_dims: Chain | object) -> int:
@@ -167,15 +172,7 @@ def reverse_cost(chain_or_dims: Chain | object) -> int:
     >>> reverse_cost([784, 512, 512, 10, 1])
     668672
     """
-    chain = as_chain(chain_or_dims)
-    if not chain.is_dense:
-        from .solvers.bracketing import reverse_steps
-
-        return exact_sum(
-            step_costs(chain, reverse_steps(len(chain), layer_table(chain).matrix_free))
-        )
-    dims = chain.dims_array
-    return _pairwise_sum_times(dims, slice(None, -1), int(dims[-1]))
+    return _pure_mode_cost(as_chain(chain_or_dims), forward=False)
 
 
 @dataclass(frozen=True)

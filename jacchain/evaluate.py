@@ -238,32 +238,22 @@ def _checked(number: int, result: Any, shape: tuple[int, int], check_finite: boo
     return result
 
 
-def _tangent(
-    number: int, layer: Layer, operator: Any, block: np.ndarray, check: bool
+def _sweep(
+    number: int, layer: Layer, operator: Any, block: np.ndarray, check: bool, adjoint: bool
 ) -> np.ndarray:
-    """J @ block for one layer, at the per-direction cost of a tangent sweep."""
+    """J @ block (tangent) or J^T @ block (adjoint) for one layer, one column per direction."""
     if layer.kind == "identity":
         return block
     if layer.kind == "diagonal":
         return operator[:, None] * block
     if layer.kind == "matrix-free":
-        return _checked(number, operator.matmat(block), (layer.n_out, block.shape[1]), check)
-    return np.asarray(operator @ block)
-
-
-def _adjoint(
-    number: int, layer: Layer, operator: Any, block: np.ndarray, check: bool
-) -> np.ndarray:
-    """J^T @ block for one layer, at the per-direction cost of an adjoint sweep."""
-    if layer.kind == "identity":
-        return block
-    if layer.kind == "diagonal":
-        return operator[:, None] * block
-    if layer.kind == "matrix-free":
-        # scipy's rmatmat is the conjugate transpose: J^T U = conj(J^H conj(U)).
-        result = np.conj(operator.rmatmat(np.conj(block)))
-        return _checked(number, result, (layer.n_in, block.shape[1]), check)
-    return np.asarray(operator.T @ block)
+        if adjoint:
+            # scipy's rmatmat is the conjugate transpose: J^T U = conj(J^H conj(U)).
+            result, rows = np.conj(operator.rmatmat(np.conj(block))), layer.n_in
+        else:
+            result, rows = operator.matmat(block), layer.n_out
+        return _checked(number, result, (rows, block.shape[1]), check)
+    return np.asarray((operator.T if adjoint else operator) @ block)
 
 
 def evaluate(plan: Plan, operators: Sequence[Any], *, check_finite: bool = True) -> np.ndarray:
@@ -319,23 +309,27 @@ def evaluate(plan: Plan, operators: Sequence[Any], *, check_finite: bool = True)
         elif op == Operation.TANGENT:
             block = _dense(segments[lo])
             for number in range(split + 1, hi + 1):
-                block = _tangent(number, layers[number - 1], ops[number - 1], block, check_finite)
+                block = _sweep(
+                    number, layers[number - 1], ops[number - 1], block, check_finite, False
+                )
                 segments.pop(number, None)
             segments[lo] = (DENSE, block)
         elif op == Operation.ADJOINT:
             block = _dense(segments.pop(split + 1)).T
             for number in range(split, lo - 1, -1):
-                block = _adjoint(number, layers[number - 1], ops[number - 1], block, check_finite)
+                block = _sweep(
+                    number, layers[number - 1], ops[number - 1], block, check_finite, True
+                )
                 if number != lo:
                     segments.pop(number, None)
             segments[lo] = (DENSE, block.T)
         elif op == Operation.ACCUMULATE_TANGENT:
             layer = layers[lo - 1]
-            block = _tangent(lo, layer, ops[lo - 1], np.eye(layer.n_in), check_finite)
+            block = _sweep(lo, layer, ops[lo - 1], np.eye(layer.n_in), check_finite, False)
             segments[lo] = (DENSE, block)
         else:
             layer = layers[lo - 1]
-            block = _adjoint(lo, layer, ops[lo - 1], np.eye(layer.n_out), check_finite)
+            block = _sweep(lo, layer, ops[lo - 1], np.eye(layer.n_out), check_finite, True)
             segments[lo] = (DENSE, block.T)
     result = _dense(segments[1])
     if result is ops[0]:
