@@ -5,11 +5,13 @@ order to multiply it (forward, reverse or mixed mode), reports what every altern
 cost, executes the plan and verifies it against both pure modes.
 """
 
+from . import layers
 from .chain import Chain, Layer
 from .cost import forward_cost, reverse_cost
 from .errors import (
     DimensionError,
     FileFormatError,
+    GraphError,
     JacChainError,
     LayerError,
     MethodError,
@@ -19,10 +21,13 @@ from .errors import (
     ShapeError,
     VerificationError,
 )
-from .gdjcpb import parse_gdjcpb, read_gdjcpb
 from .evaluate import evaluate
+from .gdjcpb import parse_gdjcpb, read_gdjcpb
+from .graph_plan import GraphPlan, plan_graph
 from .plan import Plan, Segment, Step, plan
+from .sequential import Sequential, jacobian
 from .solvers import method_names, register_solver
+from .tracer import Traced, Tracer, trace
 from .verify import VerificationReport, verify
 
 __version__ = "0.1.0"
@@ -53,5 +58,14 @@ __all__ = [
     "MethodError",
     "PlanFormatError",
     "VerificationError",
+    "GraphError",
+    "plan_graph",
+    "GraphPlan",
+    "trace",
+    "Tracer",
+    "Traced",
+    "layers",
+    "Sequential",
+    "jacobian",
     "__version__",
 ]

@@ -342,6 +342,42 @@ class Chain:
         chain._set(as_dims(dims), None)
         return chain
 
+    @classmethod
+    def from_graph(cls, graph: Any, inputs: Any = None, outputs: Any = None) -> Chain:
+        """The chain of graph layers of a computational graph (a ``networkx.DiGraph``).
+
+        The graph is cut into frontiers (the variables alive between consecutive levels)
+        and each layer is the block-structured Jacobian between two frontiers; see
+        :func:`jacchain.graph.graph_layers` for the layering and the layer kinds.
+
+        Parameters
+        ----------
+        graph : networkx.DiGraph
+            Nodes with ``size``; edges with ``jacobian`` and/or ``kind``.
+        inputs, outputs : list of nodes, optional
+            Default: the sources and the sinks.
+
+        Returns
+        -------
+        Chain
+
+        Raises
+        ------
+        GraphError
+            For an invalid graph, inputs or outputs.
+
+        Examples
+        --------
+        >>> import networkx as nx
+        >>> G = nx.DiGraph([("x", "h"), ("h", "y")])
+        >>> nx.set_node_attributes(G, {"x": 784, "h": 512, "y": 10}, "size")
+        >>> Chain.from_graph(G)
+        Chain.from_dims([784, 512, 10])
+        """
+        from .graph import chain_from_graph
+
+        return chain_from_graph(graph, inputs, outputs)
+
     @property
     def dims(self) -> tuple[int, ...]:
         """The dims ``(d0, ..., dk)`` as a tuple of Python ints."""

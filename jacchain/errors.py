@@ -13,6 +13,7 @@ __all__ = [
     "MethodError",
     "PlanFormatError",
     "VerificationError",
+    "GraphError",
 ]
 
 
@@ -73,3 +74,12 @@ class VerificationError(JacChainError):
     def __init__(self, message: str, report: object = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+class GraphError(JacChainError):
+    """A computational graph that cannot be planned or evaluated; the message names the node or edge.
+
+    Raised for a graph that is not a directed acyclic ``networkx.DiGraph``, a node without a
+    positive int ``size``, an edge whose ``kind`` or ``jacobian`` does not fit its nodes,
+    inputs or outputs that are not nodes of the graph, and misuse of the tracer.
+    """

@@ -28,6 +28,9 @@ __all__ = [
     "exhaustive_generalized_optimum",
     "random_layer_chain",
     "CountingOperator",
+    "random_dag",
+    "computational_graphs",
+    "sum_over_paths",
 ]
 
 
@@ -410,3 +413,144 @@ def random_layer_chain(
         jacobians.append(J)
         n_in = n_out
     return Chain(layers), operators, jacobians
+
+
+def random_dag(
+    rng: int | np.random.Generator = 0,
+    n_nodes: int = 8,
+    max_size: int = 3,
+    edge_probability: float = 0.4,
+    kinds: Sequence[str] = ("dense", "diagonal", "identity"),
+    output_probability: float = 0.2,
+) -> tuple[Any, list[Any], list[Any]]:
+    """A random computational graph with random edge Jacobians, and its inputs and outputs.
+
+    Nodes ``0 .. n_nodes-1`` are in topological order with sizes in 1..``max_size``; each
+    pair ``i < j`` is an edge with probability ``edge_probability``, of a kind drawn from
+    ``kinds`` (diagonal and identity only between equal sizes), with a random ``jacobian``
+    (the diagonal of a diagonal edge given either as a 1-D array or as a matrix).
+
+    Returns
+    -------
+    graph : networkx.DiGraph
+    inputs : list
+        The sources.
+    outputs : list
+        The sinks that have predecessors (the sources if none has), and each other
+        non-source node with probability ``output_probability``.
+
+    Examples
+    --------
+    >>> G, inputs, outputs = random_dag(0, n_nodes=6)
+    >>> all(G.in_degree(x) == 0 for x in inputs) and len(G) == 6
+    True
+    """
+    import networkx as nx
+
+    rng = np.random.default_rng(rng)
+    G = nx.DiGraph()
+    sizes = [int(rng.integers(1, max_size + 1)) for _ in range(n_nodes)]
+    for node, size in enumerate(sizes):
+        G.add_node(node, size=size)
+    for j in range(n_nodes):
+        for i in range(j):
+            if rng.random() >= edge_probability:
+                continue
+            m, n = sizes[j], sizes[i]
+            options = [kind for kind in kinds if kind == "dense" or m == n]
+            if not options:
+                continue
+            kind = options[int(rng.integers(len(options)))]
+            if kind == "dense":
+                G.add_edge(i, j, kind=kind, jacobian=rng.standard_normal((m, n)))
+            elif kind == "diagonal":
+                diagonal = rng.standard_normal(n)
+                G.add_edge(
+                    i, j, kind=kind, jacobian=diagonal if rng.random() < 0.5 else np.diag(diagonal)
+                )
+            else:
+                G.add_edge(i, j, kind=kind, jacobian=np.eye(n))
+    inputs = [node for node in G if G.in_degree(node) == 0]
+    sinks = [node for node in G if G.out_degree(node) == 0 and G.in_degree(node) > 0]
+    outputs = sinks or inputs
+    extra = [
+        node
+        for node in G
+        if node not in outputs and G.in_degree(node) > 0 and rng.random() < output_probability
+    ]
+    return G, inputs, outputs + extra
+
+
+def sum_over_paths(graph: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> np.ndarray:
+    """The Jacobian of a computational graph as the sum over paths, by brute force.
+
+    Block (output y, input x) is the sum over every path from x to y of the product of the
+    edge Jacobians along it (the identity if x is y). Written from the definition,
+    independently of jacchain's planners; the number of paths grows exponentially, so use
+    it on small graphs.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> G.add_nodes_from("abcde", size=1)
+    >>> for u, v, d in [("a", "c", 1), ("b", "c", 1), ("b", "d", 1), ("c", "e", 2), ("d", "e", 3)]:
+    ...     G.add_edge(u, v, jacobian=np.array([[d]]))
+    >>> sum_over_paths(G, ["a", "b"], ["e"])
+    array([[2., 5.]])
+    """
+    import networkx as nx
+
+    def matrix(u: Any, v: Any) -> np.ndarray:
+        data = graph.edges[u, v]
+        size = graph.nodes[v]["size"]
+        jacobian = data.get("jacobian")
+        if jacobian is None:
+            return np.eye(size)
+        jacobian = np.asarray(jacobian)
+        return np.diag(jacobian) if jacobian.ndim == 1 else jacobian
+
+    sizes = {node: graph.nodes[node]["size"] for node in graph}
+    blocks = []
+    for y in outputs:
+        row = []
+        for x in inputs:
+            block = np.eye(sizes[y]) if x == y else np.zeros((sizes[y], sizes[x]))
+            if x != y:
+                for path in nx.all_simple_paths(graph, x, y):
+                    product = np.eye(sizes[x])
+                    for u, v in zip(path[:-1], path[1:], strict=True):
+                        product = matrix(u, v) @ product
+                    block = block + product
+            row.append(block)
+        blocks.append(row)
+    return np.block(blocks)
+
+
+def computational_graphs(
+    max_nodes: int = 8,
+    max_size: int = 3,
+    kinds: Sequence[str] = ("dense", "diagonal", "identity"),
+):
+    """A hypothesis strategy for ``(graph, inputs, outputs)`` drawn with :func:`random_dag`.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=5)
+    ... @given(computational_graphs(max_nodes=4))
+    ... def test_small(drawn):
+    ...     graph, inputs, outputs = drawn
+    ...     assert 1 <= len(graph) <= 4 and inputs and outputs
+    >>> test_small()
+    """
+    from hypothesis import strategies as st
+
+    return st.builds(
+        random_dag,
+        st.integers(min_value=0, max_value=2**32 - 1),
+        n_nodes=st.integers(min_value=1, max_value=max_nodes),
+        max_size=st.just(max_size),
+        edge_probability=st.floats(min_value=0.15, max_value=0.8),
+        kinds=st.just(tuple(kinds)),
+    )

@@ -1,0 +1,382 @@
+"""Executing a plan on real functions, with any array library (numpy, JAX, PyTorch).
+
+A front end linearizes each layer of a model at the point of its forward pass and hands
+the plan one :class:`Linearization` per layer: an explicit Jacobian (a 2-D matrix, a 1-D
+diagonal, or nothing for an identity) or the layer's products, ``tangent(V) = J V`` for a
+block of columns and ``adjoint(R) = R J`` for a block of rows. :func:`execute` walks the
+plan's steps once, for every front end: it needs from the array library only ``@``,
+broadcasting and an ``eye``, so the same code runs on numpy arrays, on JAX tracers (under
+``jax.jit``, the plan being static Python data) and on torch tensors.
+
+The front ends also share how a layer is described to the planner (:func:`describe`),
+how costs are calibrated from measured times (:func:`calibrated_layer`), the checks on
+their input and a cache of plans (:func:`cached_plan`).
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .chain import Chain, Layer
+from .cost import DENSE, DIAGONAL, IDENTITY
+from .errors import LayerError, ShapeError
+from .operations import Operation
+from .plan import Plan, plan
+
+__all__ = [
+    "Linearization",
+    "execute",
+    "sweeps_needed",
+    "cached_plan",
+    "describe",
+    "calibrated_layer",
+    "best_time",
+    "check_callables",
+    "check_vector_shape",
+    "layer_name",
+]
+
+_KIND_CODE = {"identity": IDENTITY, "diagonal": DIAGONAL, "dense": DENSE}
+
+
+@dataclass(frozen=True)
+class Linearization:
+    """One layer, linearized at the point the forward pass reached it.
+
+    Attributes
+    ----------
+    kind : str
+        ``"dense"``, ``"diagonal"``, ``"identity"`` or ``"matrix-free"``.
+    size : int
+        The layer's input size (the size of the identity, for identity layers).
+    matrix : array, optional
+        The explicit Jacobian: a 2-D ``(n_out, n_in)`` array (dense) or the 1-D diagonal.
+    tangent : callable, optional
+        Matrix-free layers: ``V (n_in, m) -> J V (n_out, m)``, when the plan sweeps forward.
+    adjoint : callable, optional
+        Matrix-free layers: ``R (m, n_out) -> R J (m, n_in)``, when the plan sweeps back.
+    """
+
+    kind: str
+    size: int
+    matrix: Any = None
+    tangent: Callable[[Any], Any] | None = None
+    adjoint: Callable[[Any], Any] | None = None
+
+
+def sweeps_needed(p: Plan) -> list[set[str]]:
+    """For each layer (J_1 first), which products the plan asks of it: ``"tangent"``, ``"adjoint"``.
+
+    A front end linearizes a matrix-free layer only for the directions listed here (a
+    reverse-mode plan never builds a forward linearization, and vice versa).
+
+    Examples
+    --------
+    >>> import jacchain as jc
+    >>> mf = jc.Layer(3, 3, "matrix-free", edges=9)
+    >>> sweeps_needed(jc.plan(jc.Chain([mf, mf]), "reverse"))
+    [{'adjoint'}, {'adjoint'}]
+    """
+    needs: list[set[str]] = [set() for _ in range(len(p.chain))]
+    for op, lo, split, hi in p.step_array.tolist():
+        if op == Operation.TANGENT:
+            layers, direction = range(split + 1, hi + 1), "tangent"
+        elif op == Operation.ADJOINT:
+            layers, direction = range(lo, split + 1), "adjoint"
+        elif op == Operation.ACCUMULATE_TANGENT:
+            layers, direction = (lo,), "tangent"
+        elif op == Operation.ACCUMULATE_ADJOINT:
+            layers, direction = (lo,), "adjoint"
+        else:
+            continue
+        for number in layers:
+            needs[number - 1].add(direction)
+    return needs
+
+
+def _dense(value: tuple[int, Any], eye: Callable[[int], Any]) -> Any:
+    code, payload = value
+    if code == IDENTITY:
+        return eye(payload)
+    if code == DIAGONAL:
+        return payload[:, None] * eye(payload.shape[0])
+    return payload
+
+
+def _multiply(upper: tuple[int, Any], lower: tuple[int, Any]) -> tuple[int, Any]:
+    """upper @ lower by structure (identity, diagonal, dense), as the cost model counts it."""
+    (a_code, a), (b_code, b) = upper, lower
+    if a_code == IDENTITY:
+        return lower
+    if b_code == IDENTITY:
+        return upper
+    if a_code == DIAGONAL:
+        return (DIAGONAL, a * b) if b_code == DIAGONAL else (DENSE, a[:, None] * b)
+    if b_code == DIAGONAL:
+        return (DENSE, a * b[None, :])
+    return (DENSE, a @ b)
+
+
+def _tangent(layer: Linearization, block: Any) -> Any:
+    """J @ block (columns) through one layer."""
+    if layer.kind == "identity":
+        return block
+    if layer.kind == "diagonal":
+        return layer.matrix[:, None] * block
+    if layer.kind == "dense":
+        return layer.matrix @ block
+    return layer.tangent(block)
+
+
+def _adjoint(layer: Linearization, rows: Any) -> Any:
+    """rows @ J (rows) through one layer."""
+    if layer.kind == "identity":
+        return rows
+    if layer.kind == "diagonal":
+        return rows * layer.matrix[None, :]
+    if layer.kind == "dense":
+        return rows @ layer.matrix
+    return layer.adjoint(rows)
+
+
+def execute(p: Plan, layers: Sequence[Linearization], eye: Callable[[int], Any]) -> Any:
+    """Compute J_k ... J_1 by executing the plan's steps on linearized layers.
+
+    Parameters
+    ----------
+    p : Plan
+        The plan, for the chain the layers describe.
+    layers : sequence of Linearization
+        One per layer, J_1 first; matrix-free layers carry the products the plan asks for
+        (:func:`sweeps_needed`).
+    eye : callable
+        ``eye(n)``: the n x n identity in the array library, dtype and device of the result.
+
+    Returns
+    -------
+    array
+        The ``(d_k, d_0)`` Jacobian, in the array library of the layers.
+
+    Notes
+    -----
+    Accumulated segments keep their structure (identity, diagonal, dense) as the cost model
+    counts them; a tangent step pushes a block of columns forward through its layers, an
+    adjoint step pulls a block of rows back, and a matrix-free layer is accumulated by
+    pushing the identity's columns (or pulling its rows). The step walk is the same as
+    :func:`jacchain.evaluate`'s, without sparse layers.
+
+    Examples
+    --------
+    >>> import numpy as np, jacchain as jc
+    >>> W = np.arange(6.0).reshape(3, 2)
+    >>> mf = Linearization("matrix-free", 3, tangent=lambda V: 2 * V, adjoint=lambda R: 2 * R)
+    >>> layers = [Linearization("dense", 2, W), mf, Linearization("diagonal", 3, np.ones(3))]
+    >>> chain = jc.Chain([jc.Layer(2, 3), jc.Layer(3, 3, "matrix-free", edges=3),
+    ...                   jc.Layer(3, 3, "diagonal")])
+    >>> np.array_equal(execute(jc.plan(chain), layers, np.eye), 2 * W)
+    True
+    """
+    segments = {
+        number: (
+            _KIND_CODE[layer.kind],
+            layer.size if layer.kind == "identity" else layer.matrix,
+        )
+        for number, layer in enumerate(layers, 1)
+        if layer.kind != "matrix-free"
+    }
+    for op, lo, split, hi in p.step_array.tolist():
+        if op == Operation.PRODUCT:
+            segments[lo] = _multiply(segments.pop(split + 1), segments[lo])
+        elif op == Operation.TANGENT:
+            block = _dense(segments[lo], eye)
+            for number in range(split + 1, hi + 1):
+                block = _tangent(layers[number - 1], block)
+                segments.pop(number, None)
+            segments[lo] = (DENSE, block)
+        elif op == Operation.ADJOINT:
+            rows = _dense(segments.pop(split + 1), eye)
+            for number in range(split, lo - 1, -1):
+                rows = _adjoint(layers[number - 1], rows)
+                if number != lo:
+                    segments.pop(number, None)
+            segments[lo] = (DENSE, rows)
+        elif op == Operation.ACCUMULATE_TANGENT:
+            layer = layers[lo - 1]
+            segments[lo] = (DENSE, layer.tangent(eye(layer.size)))
+        else:
+            shape = p.chain.layers[lo - 1].shape
+            segments[lo] = (DENSE, layers[lo - 1].adjoint(eye(shape[0])))
+    return _dense(segments[1], eye)
+
+
+def cached_plan(
+    layers: Chain | Sequence[Layer], method: str = "auto", memory_limit: int | None = None
+) -> Plan:
+    """:func:`jacchain.plan` for a chain (or its layers), remembered for the next call.
+
+    A model evaluated again at the same shapes is neither re-described nor replanned.
+
+    Examples
+    --------
+    >>> import jacchain as jc
+    >>> layers = (jc.Layer(4, 2), jc.Layer(2, 4))
+    >>> cached_plan(layers) is cached_plan(jc.Chain(layers))
+    True
+    """
+    key = tuple(layers.layers if isinstance(layers, Chain) else layers)
+    if isinstance(method, str) and (memory_limit is None or type(memory_limit) is int):
+        return _remembered_plan(key, method, memory_limit)
+    return plan(Chain(key), method, memory_limit)  # unusual arguments: plan() checks them
+
+
+@functools.lru_cache(maxsize=512)
+def _remembered_plan(layers: tuple[Layer, ...], method: str, memory_limit: int | None) -> Plan:
+    return plan(Chain(layers), method, memory_limit)
+
+
+@functools.lru_cache(maxsize=4096)
+def describe(
+    n_in: int, n_out: int, kind: str, jvp_cost: int | None = None, vjp_cost: int | None = None
+) -> Layer:
+    """The chain :class:`Layer` of a function layer; matrix-free costs default to ``n_in * n_out``.
+
+    A layer known only as a function is costed like a dense layer of its shape (one
+    tangent or adjoint sweep costs ``n_in * n_out`` per direction) unless measured or
+    told otherwise.
+
+    Examples
+    --------
+    >>> describe(3, 2, "matrix-free")
+    Layer(n_in=3, n_out=2, kind='matrix-free', jvp_cost=6, vjp_cost=6, tape=6)
+    >>> describe(4, 4, "diagonal")
+    Layer(n_in=4, n_out=4, kind='diagonal')
+    """
+    if kind != "matrix-free":
+        return Layer(n_in, n_out, kind)
+    default = n_in * n_out
+    return Layer(
+        n_in,
+        n_out,
+        "matrix-free",
+        jvp_cost=default if jvp_cost is None else jvp_cost,
+        vjp_cost=default if vjp_cost is None else vjp_cost,
+    )
+
+
+def best_time(run: Callable[[], Any], repeats: int = 5) -> float:
+    """The fastest of ``repeats`` timed calls of ``run`` (after one warm-up call), in seconds.
+
+    ``run`` must wait for its result (JAX: ``block_until_ready``).
+    """
+    run()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def calibrated_layer(
+    n_in: int, n_out: int, jvp_seconds: float, vjp_seconds: float, madd_seconds: float
+) -> Layer:
+    """A matrix-free layer whose costs are measured times converted to multiply-adds.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        The layer's sizes.
+    jvp_seconds, vjp_seconds : float
+        Measured time of one tangent (one adjoint) sweep through the layer, per direction.
+    madd_seconds : float
+        Measured time of one multiply-add of a dense matrix product on the same machine
+        and array library: the unit every other cost of the model is counted in.
+
+    Examples
+    --------
+    >>> calibrated_layer(8, 8, 2e-6, 4e-6, 1e-9)
+    Layer(n_in=8, n_out=8, kind='matrix-free', jvp_cost=2000, vjp_cost=4000, tape=4000)
+    """
+
+    def units(seconds: float) -> int:
+        return max(1, round(seconds / madd_seconds))
+
+    return Layer(
+        n_in, n_out, "matrix-free", jvp_cost=units(jvp_seconds), vjp_cost=units(vjp_seconds)
+    )
+
+
+def layer_name(layer: Any) -> str:
+    """A short name for messages: the function's or the class's name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer_name(np.tanh), layer_name(3)
+    ('tanh', 'int')
+    """
+    name = getattr(layer, "__name__", None)
+    return name if isinstance(name, str) else type(layer).__name__
+
+
+def check_callables(layers: Any, what: str = "callable") -> list[Any]:
+    """The layers as a list; a clear :class:`LayerError` if one is not callable or none is given.
+
+    Examples
+    --------
+    >>> check_callables([abs, 3])
+    Traceback (most recent call last):
+    ...
+    jacchain.errors.LayerError: layer 2 is an int (3), not a callable: every layer must map a 1-D array to a 1-D array
+    """
+    if callable(layers):
+        layers = [layers]
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Iterable):
+        raise LayerError(
+            f"expected a sequence of layers ({what}s), got {type(layers).__name__} {layers!r}"
+        )
+    layers = list(layers)
+    if not layers:
+        raise LayerError("a model needs at least one layer")
+    for number, layer in enumerate(layers, 1):
+        if not callable(layer):
+            shown = repr(layer)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise LayerError(
+                f"layer {number} is {_article(type(layer).__name__)} ({shown}), not a {what}: "
+                "every layer must map a 1-D array to a 1-D array"
+            )
+    return layers
+
+
+def _article(name: str) -> str:
+    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
+
+
+def check_vector_shape(shape: Sequence[int], number: int | None = None, size: int | None = None):
+    """Check that an input (``number`` None) or layer ``number``'s output is a 1-D vector.
+
+    Returns its size. Raises :class:`ShapeError` naming what is wrong, and the size
+    expected when ``size`` is given.
+
+    Examples
+    --------
+    >>> check_vector_shape((4,))
+    4
+    >>> check_vector_shape((2, 2))
+    Traceback (most recent call last):
+    ...
+    jacchain.errors.ShapeError: x must be a 1-D vector, got shape (2, 2)
+    """
+    shape = tuple(shape)
+    what = "x" if number is None else f"layer {number}'s output"
+    if len(shape) != 1 or not isinstance(shape[0], numbers.Integral) or shape[0] < 1:
+        raise ShapeError(f"{what} must be a 1-D vector, got shape {shape}")
+    if size is not None and shape[0] != size:
+        raise ShapeError(f"{what} must have size {size}, got shape {shape}")
+    return int(shape[0])

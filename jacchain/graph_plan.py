@@ -1,0 +1,471 @@
+"""Plans for computational graphs: graph layers and the chain planner, or vertex elimination.
+
+:func:`plan_graph` plans the Jacobian of a computational graph (see :mod:`jacchain.graph`)
+by one of two mechanisms and returns an immutable :class:`GraphPlan` with the report
+fields of a chain :class:`~jacchain.Plan`:
+
+- ``"chain"``: cut the graph into frontiers (:func:`jacchain.graph.graph_layers`) and plan
+  the chain of block-structured layers between them with :func:`jacchain.plan`;
+- ``"forward"``, ``"reverse"``, ``"markowitz"``, ``"exact"``: vertex elimination on the
+  linearized graph in that order (:mod:`jacchain.elimination`);
+- ``"auto"``: all of them (``"exact"`` up to :data:`AUTO_EXACT_INTERMEDIATES`
+  intermediate vertices), keeping the cheapest.
+
+Costs are scalar multiply-adds under the rules of :mod:`jacchain.cost` (identity blocks
+free, diagonal blocks counted by their size); FLOPs are twice that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .elimination import (
+    EliminationGraph,
+    eliminate,
+    elimination_graph,
+    eliminations,
+    exact_order,
+    markowitz_order,
+    order_cost,
+)
+from .errors import GraphError, MethodError
+from .graph import GraphLayers, GraphSpec, graph_layers, graph_spec, layer_operators, read_graph
+from .plan import Plan, Step, plan
+from .report import format_dims
+
+__all__ = [
+    "GRAPH_METHODS",
+    "AUTO_EXACT_INTERMEDIATES",
+    "EliminationStep",
+    "GraphPlan",
+    "plan_graph",
+]
+
+GRAPH_METHODS = ("auto", "chain", "forward", "reverse", "markowitz", "exact")
+"""The planning methods of :func:`plan_graph`."""
+
+AUTO_EXACT_INTERMEDIATES = 16
+"""``"auto"`` runs the exact elimination order on graphs with at most this many intermediates."""
+
+_PREFERENCE = ("forward", "reverse", "exact", "markowitz", "chain")
+
+
+class EliminationStep(NamedTuple):
+    """One step of an elimination plan: eliminate ``vertex`` (a node of the graph).
+
+    ``predecessors`` and ``successors`` count its neighbours at that moment; the step
+    updates ``predecessors * successors`` edges at ``cost`` multiply-adds.
+    """
+
+    index: int
+    operation: str
+    vertex: Hashable
+    predecessors: int
+    successors: int
+    cost: int
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class GraphPlan:
+    """An immutable plan for the Jacobian of a computational graph.
+
+    Build it with :func:`plan_graph`; read it, print it, evaluate it.
+
+    Attributes
+    ----------
+    spec : GraphSpec
+        The validated graph planned for.
+    method : str
+        The method asked for (one of :data:`GRAPH_METHODS`).
+    strategy : str
+        What produced the plan: ``"chain"``, ``"forward"``, ``"reverse"``,
+        ``"markowitz"`` or ``"exact"``.
+    cost : int
+        Multiply-adds of this plan.
+    forward_cost, reverse_cost : int
+        Multiply-adds of vertex elimination in topological order (forward mode) and in
+        reverse topological order (reverse mode).
+    mode : str
+        ``"forward"`` or ``"reverse"`` for an elimination in (reverse) topological order,
+        else ``"mixed"``; for the chain strategy, the chain plan's mode.
+    steps : tuple
+        :class:`EliminationStep` for each eliminated vertex, or for the chain strategy the
+        chain plan's :class:`~jacchain.Step` objects.
+    order : tuple or None
+        The eliminated nodes in order (None for the chain strategy).
+    candidates : tuple of (str, int)
+        Each strategy tried and its cost.
+    chain_plan : Plan or None
+        The plan of the graph layers (chain strategy only).
+    layers : GraphLayers or None
+        The frontiers and graph layers (chain strategy only).
+
+    Examples
+    --------
+    >>> import jacchain as jc
+    >>> t = jc.trace(lambda a, b: (a + b) * (b + 1), a=2.0, b=1.0)
+    >>> p = jc.plan_graph(t.graph, t.inputs, t.outputs)
+    >>> p.strategy, p.mode, p.cost, p.order
+    ('forward', 'forward', 0, ('v1', 'v2'))
+    """
+
+    spec: GraphSpec
+    method: str
+    strategy: str
+    cost: int
+    forward_cost: int
+    reverse_cost: int
+    mode: str
+    steps: tuple[EliminationStep, ...] | tuple[Step, ...]
+    order: tuple[Hashable, ...] | None
+    candidates: tuple[tuple[str, int], ...]
+    chain_plan: Plan | None = None
+    layers: GraphLayers | None = None
+    _elimination: EliminationGraph | None = None
+    _vertices: tuple[int, ...] = ()
+
+    @property
+    def inputs(self) -> list[Hashable]:
+        """The input nodes (the Jacobian's column blocks), in order."""
+        return [self.spec.names[x] for x in self.spec.inputs]
+
+    @property
+    def outputs(self) -> list[Hashable]:
+        """The output nodes (the Jacobian's row blocks), in order."""
+        return [self.spec.names[y] for y in self.spec.outputs]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Shape of the full Jacobian."""
+        return self.spec.shape
+
+    @property
+    def speedup(self) -> float:
+        """``min(forward_cost, reverse_cost) / cost``; 1.0 when the cost is 0."""
+        if self.cost == 0:
+            return 1.0
+        return min(self.forward_cost, self.reverse_cost) / self.cost
+
+    def describe(self) -> str:
+        """A one-line summary of the plan.
+
+        Examples
+        --------
+        >>> import jacchain as jc
+        >>> jc.trace(lambda x: jc.tracer.exp(x) * x, 1.0).plan().describe()
+        'forward plan (forward elimination), 3 variables: 1 multiply-adds vs forward 1 and reverse 1 (1.00x)'
+        """
+        how = "graph layers" if self.strategy == "chain" else f"{self.strategy} elimination"
+        return (
+            f"{self.mode} plan ({how}), {len(self.spec.names)} variables: {self.cost:,} "
+            f"multiply-adds vs forward {self.forward_cost:,} and reverse "
+            f"{self.reverse_cost:,} ({self.speedup:.2f}x)"
+        )
+
+    def report(self, max_rows: int = 20) -> str:
+        """The multi-line report: the graph, the costs of what was tried, and the steps.
+
+        Parameters
+        ----------
+        max_rows : int
+            Show at most this many step rows (the first and last halves).
+
+        Examples
+        --------
+        >>> import jacchain as jc
+        >>> print(jc.trace(lambda x: jc.tracer.exp(x) * x, 1.0).plan().report())
+        ... # doctest: +ELLIPSIS
+        jacchain graph plan (method 'auto': forward elimination)
+          variables             3 (1 to eliminate)
+          inputs                x0 (1)
+          outputs               v2 (1)
+        ...
+        """
+        return _report(self, max_rows)
+
+    def __str__(self) -> str:
+        return self.report()
+
+    def __repr__(self) -> str:
+        return f"<jacchain.GraphPlan {self.describe()}>"
+
+    def evaluate(self, graph: Any) -> np.ndarray:
+        """Compute the Jacobian of ``graph`` by this plan's own products or eliminations.
+
+        Parameters
+        ----------
+        graph : networkx.DiGraph
+            The graph planned for, now with a ``jacobian`` on every non-identity edge.
+
+        Returns
+        -------
+        numpy.ndarray
+            Rows: the outputs' blocks in order; columns: the inputs' blocks in order.
+
+        Raises
+        ------
+        GraphError
+            If the graph is invalid, lacks an edge Jacobian, or differs from the graph
+            planned for (other variables, sizes, edges or edge kinds).
+
+        Examples
+        --------
+        >>> import jacchain as jc
+        >>> t = jc.trace(lambda a, b: (a + b) * (b + 1), a=2.0, b=1.0)
+        >>> jc.plan_graph(t.graph, t.inputs, t.outputs, "chain").evaluate(t.graph)
+        array([[2., 5.]])
+        """
+        spec, values = read_graph(graph, self.inputs, self.outputs, values=True)
+        if spec != self.spec:
+            raise GraphError(
+                f"the graph differs from the one planned: {_difference(self.spec, spec)}"
+            )
+        if self.chain_plan is not None and self.layers is not None:
+            return self.chain_plan.evaluate(layer_operators(self.layers, values))
+        return eliminate(self._elimination, self._vertices, values)
+
+
+def _difference(planned: GraphSpec, given: GraphSpec) -> str:
+    if set(planned.names) != set(given.names):
+        missing = [n for n in planned.names if n not in set(given.names)]
+        extra = [n for n in given.names if n not in set(planned.names)]
+        if missing:
+            return f"node {missing[0]!r} is missing"
+        return f"node {extra[0]!r} is new"
+    for name, size in zip(given.names, given.sizes, strict=True):
+        want = planned.sizes[planned.names.index(name)]
+        if size != want:
+            return f"node {name!r} has size {size}, planned {want}"
+    named = {(planned.names[u], planned.names[v]): c for u, v, c in planned.edges}
+    found = {(given.names[u], given.names[v]): c for u, v, c in given.edges}
+    for edge in sorted(named.keys() ^ found.keys(), key=repr):
+        return f"edge {edge[0]!r} -> {edge[1]!r} is {'missing' if edge in named else 'new'}"
+    for edge, code in named.items():
+        if found[edge] != code:
+            return f"edge {edge[0]!r} -> {edge[1]!r} changed its kind"
+    return "the variables are in another order"
+
+
+def _is_topological(graph: EliminationGraph, order: tuple[int, ...]) -> bool:
+    position = {v: i for i, v in enumerate(order)}
+    return all(
+        position[u] < position[w] for u, w in graph.edges if u in position and w in position
+    )
+
+
+def _elimination_plan(
+    spec: GraphSpec,
+    graph: EliminationGraph,
+    method: str,
+    strategy: str,
+    order: tuple[int, ...],
+    pure: tuple[int, int],
+    candidates: tuple[tuple[str, int], ...],
+) -> GraphPlan:
+    done = eliminations(graph, order)
+    if strategy in ("forward", "reverse"):
+        mode = strategy
+    elif _is_topological(graph, order):
+        mode = "forward"
+    elif _is_topological(graph, order[::-1]):
+        mode = "reverse"
+    else:
+        mode = "mixed"
+    return GraphPlan(
+        spec=spec,
+        method=method,
+        strategy=strategy,
+        cost=sum(step.cost for step in done),
+        forward_cost=pure[0],
+        reverse_cost=pure[1],
+        mode=mode,
+        steps=tuple(
+            EliminationStep(
+                i,
+                "eliminate",
+                spec.names[graph.origin[s.vertex]],
+                s.predecessors,
+                s.successors,
+                s.cost,
+            )
+            for i, s in enumerate(done, start=1)
+        ),
+        order=tuple(spec.names[graph.origin[v]] for v in order),
+        candidates=candidates,
+        _elimination=graph,
+        _vertices=order,
+    )
+
+
+def _chain_plan(
+    spec: GraphSpec, method: str, pure: tuple[int, int], candidates: tuple[tuple[str, int], ...]
+) -> GraphPlan:
+    layers = graph_layers(spec)
+    chain_plan = plan(layers.chain)
+    return GraphPlan(
+        spec=spec,
+        method=method,
+        strategy="chain",
+        cost=chain_plan.cost,
+        forward_cost=pure[0],
+        reverse_cost=pure[1],
+        mode=chain_plan.mode,
+        steps=tuple(chain_plan.steps),
+        order=None,
+        candidates=candidates,
+        chain_plan=chain_plan,
+        layers=layers,
+    )
+
+
+def plan_graph(
+    graph: Any, inputs: Any = None, outputs: Any = None, method: str = "auto"
+) -> GraphPlan:
+    """Plan the cheapest way to compute the Jacobian of a computational graph.
+
+    Parameters
+    ----------
+    graph : networkx.DiGraph
+        Nodes with a positive int ``size``; edges ``u -> v`` with the local partial
+        Jacobian dv/du as ``jacobian`` (shape ``(size(v), size(u))``) and/or its ``kind``
+        (``"dense"``, ``"diagonal"``, ``"identity"``); see :mod:`jacchain.graph`.
+    inputs, outputs : list of nodes, optional
+        The Jacobian's column and row blocks, in order. Default: the sources and the sinks
+        (see :func:`jacchain.graph.read_graph`).
+    method : str
+        ``"auto"`` (try everything below, ``"exact"`` only up to
+        :data:`AUTO_EXACT_INTERMEDIATES` intermediates, keep the cheapest), ``"chain"``
+        (graph layers and the chain planner), or a vertex elimination order:
+        ``"forward"`` (topological), ``"reverse"``, ``"markowitz"`` (greedy cheapest
+        vertex first), ``"exact"`` (optimal, dynamic programming over eliminated sets; at
+        most 20 intermediates).
+
+    Returns
+    -------
+    GraphPlan
+
+    Raises
+    ------
+    GraphError
+        For an invalid graph, inputs or outputs (the message names the node or edge).
+    MethodError
+        For an unknown method, or ``"exact"`` on a graph with more than 20 intermediates.
+
+    Notes
+    -----
+    Tie rule: ``"exact"`` and ``"auto"`` return forward elimination whenever it costs no
+    more than the best plan found, else reverse elimination whenever it costs no more;
+    ``"auto"`` otherwise prefers exact, then Markowitz, then graph layers among equal
+    costs. So ``"auto"`` is never worse than forward or reverse mode, and ``"exact"``
+    is never worse than ``"markowitz"``. ``"markowitz"`` and ``"chain"`` return what
+    their heuristic finds.
+
+    Examples
+    --------
+    >>> import networkx as nx, numpy as np
+    >>> G = nx.DiGraph()
+    >>> G.add_nodes_from("abcde", size=1)
+    >>> for u, v, d in [("a", "c", 1), ("b", "c", 1), ("b", "d", 1), ("c", "e", 2), ("d", "e", 3)]:
+    ...     G.add_edge(u, v, jacobian=np.array([[d]]))
+    >>> p = plan_graph(G)
+    >>> p.cost, p.forward_cost, p.reverse_cost, p.evaluate(G)
+    (3, 3, 3, array([[2., 5.]]))
+    """
+    if not isinstance(method, str) or method not in GRAPH_METHODS:
+        raise MethodError(
+            f"unknown graph method {method!r}; valid methods: "
+            f"{', '.join(map(repr, GRAPH_METHODS))}"
+        )
+    spec = graph_spec(graph, inputs, outputs)
+    eg = elimination_graph(spec)
+    orders: dict[str, tuple[int, ...]] = {
+        "forward": eg.intermediates,
+        "reverse": eg.intermediates[::-1],
+    }
+    costs = {name: order_cost(eg, order) for name, order in orders.items()}
+    pure = (costs["forward"], costs["reverse"])
+    tried = [method] if method != "auto" else ["forward", "reverse", "markowitz", "chain"]
+    if method == "auto" and len(eg.intermediates) <= AUTO_EXACT_INTERMEDIATES:
+        tried.append("exact")
+    if "exact" in tried:
+        orders["exact"], costs["exact"] = exact_order(eg)
+    if "markowitz" in tried:
+        orders["markowitz"] = markowitz_order(eg)
+        costs["markowitz"] = order_cost(eg, orders["markowitz"])
+    if "chain" in tried:
+        by_layers = _chain_plan(spec, method, pure, ())
+        costs["chain"] = by_layers.cost
+    candidates = tuple((name, costs[name]) for name in _PREFERENCE if name in costs)
+    strategy = method
+    if method in ("auto", "exact"):
+        best = min(costs[name] for name in tried)
+        strategy = next(name for name in _PREFERENCE if name in costs and costs[name] <= best)
+    if strategy == "chain":
+        return replace(by_layers, candidates=candidates)
+    return _elimination_plan(spec, eg, method, strategy, orders[strategy], pure, candidates)
+
+
+def _report(p: GraphPlan, max_rows: int) -> str:
+    spec = p.spec
+    n_inner = len(p._elimination.intermediates) if p._elimination is not None else None
+    how = "graph layers" if p.strategy == "chain" else f"{p.strategy} elimination"
+    values = [p.forward_cost, p.reverse_cost, p.cost, *(cost for _name, cost in p.candidates)]
+    width = max(len(f"{value:,}") for value in values)
+    cost_name = "optimal cost" if p.strategy == "exact" else "chosen cost"
+
+    def blocks(nodes: list[Hashable]) -> str:
+        text = ", ".join(f"{node} ({spec.sizes[spec.names.index(node)]})" for node in nodes[:8])
+        return text + (f", ... ({len(nodes) - 8} more)" if len(nodes) > 8 else "")
+
+    variables = f"{len(spec.names)}"
+    if n_inner is not None:
+        variables += f" ({n_inner} to eliminate)"
+    lines = [
+        f"jacchain graph plan (method {p.method!r}: {how})",
+        f"  variables             {variables}",
+        f"  inputs                {blocks(p.inputs)}",
+        f"  outputs               {blocks(p.outputs)}",
+        f"  Jacobian shape        {p.shape}",
+        f"  forward elimination   {p.forward_cost:>{width},}",
+        f"  reverse elimination   {p.reverse_cost:>{width},}",
+        f"  {cost_name:<22}{p.cost:>{width},}  ({p.mode})",
+        f"  speedup               {p.speedup:.2f}x over the best pure mode",
+    ]
+    if len(p.candidates) > 1:
+        tried = ", ".join(f"{name} {cost:,}" for name, cost in p.candidates)
+        lines.append(f"  tried                 {tried}")
+    if p.layers is not None:
+        lines.append(f"  frontier widths       {format_dims(p.layers.widths)}")
+    lines.append("  costs are scalar multiply-adds; FLOPs are 2x")
+    if p.chain_plan is not None:
+        lines += ["chain of graph layers:", p.chain_plan.report(max_rows=max_rows)]
+        return "\n".join(lines)
+    steps: list[Any] = list(p.steps)
+    if not steps:
+        lines.append("  nothing to eliminate: the edges are the Jacobian's blocks")
+        return "\n".join(lines)
+    if len(steps) > max_rows:
+        half = max(max_rows // 2, 1)
+        steps = [*steps[:half], None, *steps[-half:]]
+    names = [str(step.vertex) for step in steps if step is not None]
+    vertex_width = max(6, *(len(name) for name in names))
+    header = (
+        f" {'step':>4}  {'operation':<9}  {'vertex':<{vertex_width}}  {'preds':>5}  "
+        f"{'succs':>5}  {'cost':>12}  {'share':>5}"
+    )
+    rule = "-" * max(60, len(header))
+    lines += [rule, header, rule]
+    for step in steps:
+        if step is None:
+            lines.append(f"  ... {len(p.steps) - 2 * half:,} steps omitted ...")
+            continue
+        share = 100.0 * step.cost / p.cost if p.cost else 0.0
+        lines.append(
+            f" {step.index:>4}  {step.operation:<9}  {str(step.vertex):<{vertex_width}}  "
+            f"{step.predecessors:>5}  {step.successors:>5}  {step.cost:>12,}  {share:>4.1f}%"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,209 @@
+"""Models as chains: ``Sequential`` layers, and their full Jacobian computed along the optimal plan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .chain import Chain
+from .errors import LayerError, ShapeError
+from .execute import cached_plan, check_callables, check_vector_shape, layer_name
+from .layers import Module
+from .plan import Plan
+
+__all__ = ["Sequential", "jacobian"]
+
+
+class Sequential:
+    """The model f_k o ... o f_1 of :mod:`jacchain.layers` modules, applied to 1-D vectors.
+
+    Parameters
+    ----------
+    layers : sequence of jacchain.layers.Module
+        In application order. Wrap any other function as
+        :class:`jacchain.layers.Function` with its derivative.
+
+    Raises
+    ------
+    LayerError
+        If a layer is not callable, or is a plain function rather than a module.
+    ShapeError
+        If a layer's input size does not match the previous layer's output size (checked
+        here for layers of fixed size, at the call for the others).
+
+    Examples
+    --------
+    >>> import numpy as np, jacchain as jc
+    >>> from jacchain.layers import Dense, Tanh
+    >>> model = jc.Sequential([Dense(np.ones((2, 3))), Tanh(), Dense(np.ones((4, 2)))])
+    >>> model(np.zeros(3)).tolist(), model.chain(3).dims
+    ([0.0, 0.0, 0.0, 0.0], (3, 2, 2, 4))
+    """
+
+    def __init__(self, layers: Any) -> None:
+        if isinstance(layers, Sequential):
+            layers = layers.layers
+        layers = check_callables(layers, "callable")
+        for number, layer in enumerate(layers, 1):
+            if not isinstance(layer, Module):
+                raise LayerError(
+                    f"layer {number} ({layer_name(layer)}) is not a jacchain.layers module: "
+                    "wrap a plain function as jacchain.layers.Function(f, n_in, n_out, "
+                    "jacobian=... or jvp=.../vjp=...), or use jacchain.jax / jacchain.torch "
+                    "for functions those libraries differentiate"
+                )
+        self.layers: tuple[Module, ...] = tuple(layers)
+        self.sizes(None)
+
+    def sizes(self, n_in: int | None) -> list[int | None]:
+        """``[d0, d1, ..., dk]`` for inputs of size ``n_in`` (None where not yet known).
+
+        Raises
+        ------
+        ShapeError
+            If a layer cannot take the size the one before it produces.
+        """
+        sizes = [n_in]
+        for number, layer in enumerate(self.layers, 1):
+            size = sizes[-1]
+            if size is None:
+                sizes.append(None if layer.n_in is None else layer.output_size(layer.n_in))
+                continue
+            if layer.n_in is not None and layer.n_in != size:
+                source = (
+                    f"x has size {size}"
+                    if number == 1
+                    else f"layer {number - 1} ({self.layers[number - 2]!r}) produces outputs "
+                    f"of size {size}"
+                )
+                raise ShapeError(
+                    f"layer {number} ({layer!r}) takes inputs of size {layer.n_in}, but {source}"
+                )
+            sizes.append(layer.output_size(size))
+        return sizes
+
+    def chain(self, n_in: int) -> Chain:
+        """The chain of the model's layers for inputs of size ``n_in``."""
+        sizes = self.sizes(n_in)
+        return Chain(
+            [layer.chain_layer(size) for layer, size in zip(self.layers, sizes, strict=False)]
+        )
+
+    def plan(self, n_in: int, method: str = "auto", memory_limit: int | None = None) -> Plan:
+        """The plan :func:`jacobian` follows for inputs of size ``n_in``.
+
+        Examples
+        --------
+        >>> from jacchain.layers import Dense, Tanh
+        >>> rng = np.random.default_rng(0)
+        >>> model = Sequential([Dense(rng.standard_normal((2, 100))), Tanh(),
+        ...                     Dense(rng.standard_normal((100, 2)))])
+        >>> model.plan(100).expression
+        'J3 (J2 J1)'
+        """
+        return cached_plan(self.chain(n_in), method, memory_limit)
+
+    def forward(self, x: Any) -> list[np.ndarray]:
+        """The values ``[x, f_1(x), f_2(f_1(x)), ...]`` of the forward pass (k + 1 arrays)."""
+        x = _input(x)
+        sizes = self.sizes(x.size)
+        values = [x]
+        for number, (layer, size) in enumerate(zip(self.layers, sizes[1:], strict=True), 1):
+            y = np.asarray(layer(values[-1]))
+            check_vector_shape(y.shape, number, size)
+            values.append(y)
+        return values
+
+    def __call__(self, x: Any) -> np.ndarray:
+        return self.forward(x)[-1]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
+
+    def __getitem__(self, index: int) -> Module:
+        return self.layers[index]
+
+    def __repr__(self) -> str:
+        return f"Sequential([{', '.join(repr(layer) for layer in self.layers)}])"
+
+
+def _input(x: Any) -> np.ndarray:
+    try:
+        array = np.asarray(x)
+    except (TypeError, ValueError) as err:
+        raise ShapeError(f"x must be a 1-D array of real numbers: {err}") from None
+    if array.dtype.kind not in "biuf":
+        raise ShapeError(f"x must hold real numbers, got dtype {array.dtype}")
+    check_vector_shape(array.shape)
+    return array
+
+
+def jacobian(
+    model: Sequential | Any,
+    x: Any,
+    method: str = "auto",
+    return_plan: bool = False,
+    memory_limit: int | None = None,
+) -> np.ndarray | tuple[np.ndarray, Plan]:
+    """The full Jacobian of ``model`` at ``x``, computed along the optimal plan.
+
+    Parameters
+    ----------
+    model : Sequential or sequence of jacchain.layers.Module
+    x : array_like, 1-D
+        The point.
+    method : str
+        A planning method of :func:`jacchain.plan`: ``"auto"`` (optimal), ``"forward"``,
+        ``"reverse"``, ...
+    return_plan : bool
+        Also return the plan followed.
+    memory_limit : int, optional
+        The largest tape an adjoint sweep may record (see :func:`jacchain.plan`).
+
+    Returns
+    -------
+    numpy.ndarray or (numpy.ndarray, Plan)
+        The ``(d_k, d_0)`` Jacobian (and the plan).
+
+    Raises
+    ------
+    ShapeError
+        If ``x`` is not a 1-D vector of real numbers of a size the model takes.
+    LayerError
+        If a layer is not a :mod:`jacchain.layers` module.
+    MethodError
+        For an unknown method.
+
+    Notes
+    -----
+    The plan comes from the layers' shapes and structures alone (and is cached for the
+    next call at the same size). The forward pass runs once; each layer then gives the
+    plan its Jacobian at its stored input (a matrix, a diagonal) or products bound to it
+    (matrix-free layers), and :func:`jacchain.evaluate` executes the plan.
+
+    Examples
+    --------
+    >>> import numpy as np, jacchain as jc
+    >>> from jacchain.layers import Dense, Tanh
+    >>> rng = np.random.default_rng(0)
+    >>> W1, W2 = rng.standard_normal((3, 5)), rng.standard_normal((4, 3))
+    >>> model = jc.Sequential([Dense(W1), Tanh(), Dense(W2)])
+    >>> x = rng.standard_normal(5)
+    >>> J, p = jc.jacobian(model, x, return_plan=True)
+    >>> np.allclose(J, W2 @ np.diag(1 - np.tanh(W1 @ x) ** 2) @ W1), p.expression
+    (True, '(J3 J2) J1')
+    """
+    model = model if isinstance(model, Sequential) else Sequential(model)
+    values = model.forward(x)
+    p = model.plan(values[0].size, method, memory_limit)
+    operators = [
+        layer.operator(values[number], values[number + 1])
+        for number, layer in enumerate(model.layers)
+    ]
+    J = p.evaluate(operators)
+    return (J, p) if return_plan else J

@@ -1,0 +1,146 @@
+"""The JAX front end against jax.jacfwd and jax.jacrev, in float64."""
+
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax")
+jnp = pytest.importorskip("jax.numpy")
+jax.config.update("jax_enable_x64", True)
+
+import jacchain.jax as jcj  # noqa: E402
+from jacchain.errors import LayerError, ShapeError  # noqa: E402
+
+
+def compose(layers):
+    def f(x):
+        for layer in layers:
+            x = layer(x)
+        return x
+
+    return f
+
+
+def affine(rng, n_in, n_out):
+    W, b = jnp.asarray(rng.standard_normal((n_out, n_in))), jnp.asarray(rng.standard_normal(n_out))
+    return lambda x: W @ x + b
+
+
+def layer_norm(x):
+    centred = x - x.mean()
+    return centred / jnp.sqrt(jnp.mean(centred**2) + 1e-5)
+
+
+def random_layers(rng):
+    """Every layer type once, in random order: (layers, input size)."""
+    size = int(rng.integers(2, 6))
+    n_in, layers = size, []
+    size_preserving = {
+        "tanh": jnp.tanh,
+        "relu": jax.nn.relu,
+        "sigmoid": jax.nn.sigmoid,
+        "softplus": jax.nn.softplus,
+        "softmax": jax.nn.softmax,
+        "layernorm": layer_norm,
+        "identity": lambda x: x,
+        "elementwise": lambda x: 2 * x + jnp.exp(-(x**2)),
+        "reversal": lambda x: jnp.sin(x[::-1]),
+    }
+    for kind in rng.permutation(["dense", "generic", *size_preserving]):
+        if kind in ("dense", "generic"):
+            n_out = int(rng.integers(1, 6))
+            layer = affine(rng, size, n_out)
+            layers.append(layer if kind == "dense" else (lambda x, g=layer: jnp.cos(g(x))))
+            size = n_out
+        else:
+            layers.append(size_preserving[kind])
+    return layers, n_in
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_models_of_every_layer_type(seed):
+    rng = np.random.default_rng(seed)
+    layers, n_in = random_layers(rng)
+    x = jnp.asarray(rng.standard_normal(n_in))
+    f = compose(layers)
+    forward, reverse = jax.jit(jax.jacfwd(f))(x), jax.jit(jax.jacrev(f))(x)
+    np.testing.assert_allclose(forward, reverse, rtol=1e-12, atol=1e-12)
+    for method in ("auto", "forward", "reverse"):
+        J = jax.jit(jcj.jacobian(layers, method))(x)
+        assert J.shape == forward.shape and J.dtype == jnp.float64
+        np.testing.assert_allclose(J, reverse, rtol=1e-10, atol=1e-12)
+
+
+def test_under_jit_and_a_mixed_plan():
+    rng = np.random.default_rng(0)
+    dims = [12, 2, 12, 2, 12]
+    layers = []
+    for n, m in zip(dims[:-1], dims[1:], strict=True):
+        layers += [affine(rng, n, m), jnp.tanh]
+    layers = layers[:-1]
+    jac = jcj.jacobian(layers)
+    x = jnp.asarray(rng.standard_normal(12))
+    p = jac.plan(x)
+    assert p.mode == "mixed" and p.cost < min(p.forward_cost, p.reverse_cost)
+    assert p is jac.plan(jax.ShapeDtypeStruct((12,), jnp.float64))
+    expected = jax.jacrev(compose(layers))(x)
+    np.testing.assert_allclose(jax.jit(jac)(x), expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(jac(x), expected, rtol=1e-10, atol=1e-12)
+    batched = jax.vmap(jac)(jnp.stack([x, 2 * x]))  # composes with other transformations
+    np.testing.assert_allclose(batched[0], expected, rtol=1e-10, atol=1e-12)
+
+
+def test_calibrated_costs(monkeypatch):
+    monkeypatch.setattr(jcj, "_REPEATS", 2)  # the timings are not checked, only their use
+    rng = np.random.default_rng(1)
+    layers = [affine(rng, 3, 4), jax.nn.softmax, jnp.tanh]
+    jac = jcj.jacobian(layers, calibrate=True)
+    x = jnp.asarray(rng.standard_normal(3))
+    chain = jac.chain(x)
+    assert [layer.kind for layer in chain.layers] == [
+        "matrix-free",
+        "matrix-free",
+        "diagonal",
+    ]
+    assert all(layer.jvp_cost >= 1 and layer.vjp_cost >= 1 for layer in chain.layers[:2])
+    expected = jax.jacfwd(compose(layers))(x)
+    np.testing.assert_allclose(jax.jit(jac)(x), expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("function", "kind"),
+    [
+        (lambda x: x, "identity"),
+        (jnp.tanh, "diagonal"),
+        (jax.nn.relu, "diagonal"),
+        (jax.nn.gelu, "diagonal"),
+        (jax.nn.silu, "diagonal"),
+        (lambda x: jnp.where(x > 0, x, 0.1 * x), "diagonal"),
+        (lambda x: x * jnp.arange(4.0) + 1, "diagonal"),
+        (jax.nn.softmax, "matrix-free"),
+        (lambda x: x[::-1], "matrix-free"),
+        (jnp.cumsum, "matrix-free"),
+        (lambda x: x * x.sum(), "matrix-free"),
+        (lambda x: jnp.ones((4, 4)) @ x, "matrix-free"),
+    ],
+)
+def test_layer_kinds_from_jaxprs(function, kind):
+    spec = jax.ShapeDtypeStruct((4,), jnp.float64)
+    assert jcj.layer_kind(jax.make_jaxpr(function)(spec)) == kind
+
+
+def test_bad_input():
+    rng = np.random.default_rng(2)
+    layers = [affine(rng, 3, 4), jnp.tanh, affine(rng, 5, 2)]
+    with pytest.raises(ShapeError, match=r"layer 3 .* cannot take the output of layer 2"):
+        jcj.jacobian(layers)(jnp.ones(3))
+    good = jcj.jacobian(layers[:2])
+    with pytest.raises(ShapeError, match=r"x must be a 1-D vector, got shape \(3, 1\)"):
+        good(jnp.ones((3, 1)))
+    with pytest.raises(ShapeError, match="layer 1 .* cannot take x"):
+        good(jnp.ones(5))
+    with pytest.raises(LayerError, match=r"layer 2 is a str \('tanh'\), not a JAX-callable"):
+        jcj.jacobian([jnp.tanh, "tanh"])
+    with pytest.raises(ShapeError, match="layer 1's output must be a 1-D vector"):
+        jcj.jacobian([jnp.sum])(jnp.ones(3))
+    with pytest.raises(ShapeError, match="must return one 1-D array, got 2 outputs"):
+        jcj.jacobian([lambda x: (x, x)])(jnp.ones(3))
