@@ -32,7 +32,7 @@ import numpy as np
 
 from .cost import DENSE, DIAGONAL, IDENTITY, INT64_SAFE
 from .errors import GraphError, MethodError
-from .evaluate import _dense, _multiply
+from .execute import _dense, _multiply
 from .graph import GraphSpec, Value
 
 __all__ = [
@@ -182,7 +182,7 @@ def _add(a: Value, b: Value) -> Value:
         a_diag = np.ones(a_load) if a_code == IDENTITY else a_load
         b_diag = np.ones(b_load) if b_code == IDENTITY else b_load
         return (DIAGONAL, a_diag + b_diag)
-    return (DENSE, _dense(a) + _dense(b))
+    return (DENSE, _dense(a, np.eye) + _dense(b, np.eye))
 
 
 class Elimination(NamedTuple):
@@ -591,5 +591,7 @@ def eliminate(
         for j, x in enumerate(graph.inputs):
             value = remaining.get((x, o))
             if value is not None:
-                result[rows[i] : rows[i + 1], cols[j] : cols[j + 1]] = _dense(value, dtype)
+                result[rows[i] : rows[i + 1], cols[j] : cols[j + 1]] = _dense(
+                    value, lambda n: np.eye(n, dtype=dtype)
+                )
     return result

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .chain import Layer
-from .cost import DENSE, DIAGONAL, IDENTITY, SPARSE
 from .errors import JacChainError, NonFiniteError, OperatorError, ShapeError
-from .operations import Operation
+from .execute import Linearization, execute
 
 if TYPE_CHECKING:
     from .chain import Chain
@@ -27,10 +26,6 @@ if TYPE_CHECKING:
 __all__ = ["evaluate", "check_operators", "check_jacobians"]
 
 _NUMERIC_KINDS = "biufc"
-
-Value = tuple[int, Any]
-"""An accumulated segment: (structure code, payload) with payload the size (identity),
-the diagonal (1-D array), a scipy.sparse matrix, or a 2-D array."""
 
 
 def _as_numeric(layer: int, value: Any, what: str) -> np.ndarray:
@@ -179,57 +174,6 @@ def check_jacobians(chain: Chain, jacobians: Any, *, check_finite: bool = True) 
     return check_operators(chain, jacobians, check_finite=check_finite)
 
 
-def _leaf(layer: Layer, operator: Any) -> Value:
-    if layer.kind == "identity":
-        return (IDENTITY, layer.n_in)
-    if layer.kind == "diagonal":
-        return (DIAGONAL, operator)
-    if layer.kind == "sparse" and _is_sparse(operator):
-        return (SPARSE, operator)
-    return (DENSE, operator)
-
-
-def _dense(value: Value, dtype: Any = float) -> np.ndarray:
-    code, payload = value
-    if code == IDENTITY:
-        return np.eye(payload, dtype=dtype)
-    if code == DIAGONAL:
-        return np.diag(payload)
-    if code == SPARSE:
-        return payload.toarray()
-    return payload
-
-
-def _multiply(upper: Value, lower: Value) -> Value:
-    """upper @ lower by structure, as the cost model counts it."""
-    (a_code, a), (b_code, b) = upper, lower
-    if a_code == IDENTITY:
-        return lower
-    if b_code == IDENTITY:
-        return upper
-    if a_code == DIAGONAL:
-        if b_code == DIAGONAL:
-            return (DIAGONAL, a * b)
-        if b_code == SPARSE:
-            return (SPARSE, b.multiply(a[:, None]).tocsr())
-        return (DENSE, a[:, None] * b)
-    if b_code == DIAGONAL:
-        if a_code == SPARSE:
-            return (SPARSE, a.multiply(b[None, :]).tocsr())
-        return (DENSE, a * b[None, :])
-    if a_code == SPARSE and b_code == SPARSE:
-        rows, inner = a.shape
-        cols = b.shape[1]
-        if a.nnz * cols <= rows * b.nnz:
-            return (DENSE, np.asarray(a @ b.toarray()))
-        return (DENSE, np.asarray((b.T @ a.toarray().T).T))
-    if a_code == SPARSE:
-        return (DENSE, np.asarray(a @ b))
-    if b_code == SPARSE:
-        return (DENSE, np.asarray((b.T @ a.T).T))
-    return (DENSE, a @ b)
-
-
 def _checked(number: int, result: Any, shape: tuple[int, int], check_finite: bool) -> np.ndarray:
     result = np.asarray(result)
     if result.shape != shape:
@@ -238,22 +182,22 @@ def _checked(number: int, result: Any, shape: tuple[int, int], check_finite: boo
     return result
 
 
-def _sweep(
-    number: int, layer: Layer, operator: Any, block: np.ndarray, check: bool, adjoint: bool
-) -> np.ndarray:
-    """J @ block (tangent) or J^T @ block (adjoint) for one layer, one column per direction."""
-    if layer.kind == "identity":
-        return block
-    if layer.kind == "diagonal":
-        return operator[:, None] * block
-    if layer.kind == "matrix-free":
-        if adjoint:
-            # scipy's rmatmat is the conjugate transpose: J^T U = conj(J^H conj(U)).
-            result, rows = np.conj(operator.rmatmat(np.conj(block))), layer.n_in
-        else:
-            result, rows = operator.matmat(block), layer.n_out
-        return _checked(number, result, (rows, block.shape[1]), check)
-    return np.asarray((operator.T if adjoint else operator) @ block)
+def _linearization(number: int, layer: Layer, operator: Any, check: bool) -> Linearization:
+    """The checked operator of one layer in the form the plan executor walks."""
+    if layer.kind == "sparse" and not _is_sparse(operator):
+        return Linearization("dense", layer.n_in, operator)
+    if layer.kind != "matrix-free":
+        return Linearization(layer.kind, layer.n_in, operator)
+
+    def tangent(block: np.ndarray) -> np.ndarray:
+        return _checked(number, operator.matmat(block), (layer.n_out, block.shape[1]), check)
+
+    def adjoint(rows: np.ndarray) -> np.ndarray:
+        # R J = (J^T R^T)^T, and scipy's rmatmat is the conjugate transpose J^H U.
+        result = np.conj(operator.rmatmat(np.conj(rows.T)))
+        return _checked(number, result, (layer.n_in, rows.shape[0]), check).T
+
+    return Linearization("matrix-free", layer.n_in, tangent=tangent, adjoint=adjoint)
 
 
 def evaluate(plan: Plan, operators: Sequence[Any], *, check_finite: bool = True) -> np.ndarray:
@@ -296,42 +240,12 @@ def evaluate(plan: Plan, operators: Sequence[Any], *, check_finite: bool = True)
     if not isinstance(plan, Plan):
         raise JacChainError(f"evaluate expects a Plan, got {type(plan).__name__}")
     chain = plan.chain
-    layers = chain.layers
     ops = check_operators(chain, operators, check_finite=check_finite)
-    segments: dict[int, Value] = {
-        number: _leaf(layer, op)
-        for number, (layer, op) in enumerate(zip(layers, ops, strict=True), 1)
-        if layer.is_explicit
-    }
-    for op, lo, split, hi in plan.step_array.tolist():
-        if op == Operation.PRODUCT:
-            segments[lo] = _multiply(segments.pop(split + 1), segments[lo])
-        elif op == Operation.TANGENT:
-            block = _dense(segments[lo])
-            for number in range(split + 1, hi + 1):
-                block = _sweep(
-                    number, layers[number - 1], ops[number - 1], block, check_finite, False
-                )
-                segments.pop(number, None)
-            segments[lo] = (DENSE, block)
-        elif op == Operation.ADJOINT:
-            block = _dense(segments.pop(split + 1)).T
-            for number in range(split, lo - 1, -1):
-                block = _sweep(
-                    number, layers[number - 1], ops[number - 1], block, check_finite, True
-                )
-                if number != lo:
-                    segments.pop(number, None)
-            segments[lo] = (DENSE, block.T)
-        elif op == Operation.ACCUMULATE_TANGENT:
-            layer = layers[lo - 1]
-            block = _sweep(lo, layer, ops[lo - 1], np.eye(layer.n_in), check_finite, False)
-            segments[lo] = (DENSE, block)
-        else:
-            layer = layers[lo - 1]
-            block = _sweep(lo, layer, ops[lo - 1], np.eye(layer.n_out), check_finite, True)
-            segments[lo] = (DENSE, block.T)
-    result = _dense(segments[1])
-    if result is ops[0]:
+    linearized = [
+        _linearization(number, layer, op, check_finite)
+        for number, (layer, op) in enumerate(zip(chain.layers, ops, strict=True), 1)
+    ]
+    result = np.asarray(execute(plan, linearized, np.eye))
+    if any(result is op for op in ops):
         result = result.copy()
-    return np.asarray(result)
+    return result

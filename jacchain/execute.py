@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .chain import Chain, Layer
-from .cost import DENSE, DIAGONAL, IDENTITY
+from .cost import DENSE, DIAGONAL, IDENTITY, SPARSE
 from .errors import LayerError, ShapeError
 from .operations import Operation
 from .plan import Plan, plan
@@ -41,7 +41,7 @@ __all__ = [
     "layer_name",
 ]
 
-_KIND_CODE = {"identity": IDENTITY, "diagonal": DIAGONAL, "dense": DENSE}
+_KIND_CODE = {"identity": IDENTITY, "diagonal": DIAGONAL, "sparse": SPARSE, "dense": DENSE}
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,8 @@ class Linearization:
     Attributes
     ----------
     kind : str
-        ``"dense"``, ``"diagonal"``, ``"identity"`` or ``"matrix-free"``.
+        ``"dense"``, ``"diagonal"``, ``"identity"``, ``"sparse"`` (a scipy.sparse matrix;
+        numpy only) or ``"matrix-free"``.
     size : int
         The layer's input size (the size of the identity, for identity layers).
     matrix : array, optional
@@ -105,21 +106,38 @@ def _dense(value: tuple[int, Any], eye: Callable[[int], Any]) -> Any:
         return eye(payload)
     if code == DIAGONAL:
         return payload[:, None] * eye(payload.shape[0])
+    if code == SPARSE:
+        return payload.toarray()
     return payload
 
 
 def _multiply(upper: tuple[int, Any], lower: tuple[int, Any]) -> tuple[int, Any]:
-    """upper @ lower by structure (identity, diagonal, dense), as the cost model counts it."""
+    """upper @ lower by structure (identity, diagonal, sparse, dense), as the cost model counts it.
+
+    Sparse payloads are scipy.sparse matrices (numpy only): diagonal scaling keeps them
+    sparse; any other product with them is dense, formed the cheaper way for sparse times
+    sparse.
+    """
     (a_code, a), (b_code, b) = upper, lower
     if a_code == IDENTITY:
         return lower
     if b_code == IDENTITY:
         return upper
     if a_code == DIAGONAL:
-        return (DIAGONAL, a * b) if b_code == DIAGONAL else (DENSE, a[:, None] * b)
+        if b_code == DIAGONAL:
+            return (DIAGONAL, a * b)
+        if b_code == SPARSE:
+            return (SPARSE, b.multiply(a[:, None]).tocsr())
+        return (DENSE, a[:, None] * b)
     if b_code == DIAGONAL:
+        if a_code == SPARSE:
+            return (SPARSE, a.multiply(b[None, :]).tocsr())
         return (DENSE, a * b[None, :])
-    return (DENSE, a @ b)
+    if a_code == SPARSE and b_code == SPARSE:
+        if a.nnz * b.shape[1] <= a.shape[0] * b.nnz:
+            return (DENSE, a @ b.toarray())
+        return (DENSE, a.toarray() @ b)
+    return (DENSE, _asarray(a @ b))
 
 
 def _tangent(layer: Linearization, block: Any) -> Any:
@@ -128,8 +146,8 @@ def _tangent(layer: Linearization, block: Any) -> Any:
         return block
     if layer.kind == "diagonal":
         return layer.matrix[:, None] * block
-    if layer.kind == "dense":
-        return layer.matrix @ block
+    if layer.kind in ("dense", "sparse"):
+        return _asarray(layer.matrix @ block)
     return layer.tangent(block)
 
 
@@ -139,9 +157,14 @@ def _adjoint(layer: Linearization, rows: Any) -> Any:
         return rows
     if layer.kind == "diagonal":
         return rows * layer.matrix[None, :]
-    if layer.kind == "dense":
-        return rows @ layer.matrix
+    if layer.kind in ("dense", "sparse"):
+        return _asarray(rows @ layer.matrix)
     return layer.adjoint(rows)
+
+
+def _asarray(result: Any) -> Any:
+    """A plain array from a product that may be a numpy.matrix (scipy.sparse), else as is."""
+    return result.A if hasattr(result, "A") and type(result).__name__ == "matrix" else result
 
 
 def execute(p: Plan, layers: Sequence[Linearization], eye: Callable[[int], Any]) -> Any:
@@ -167,8 +190,8 @@ def execute(p: Plan, layers: Sequence[Linearization], eye: Callable[[int], Any])
     Accumulated segments keep their structure (identity, diagonal, dense) as the cost model
     counts them; a tangent step pushes a block of columns forward through its layers, an
     adjoint step pulls a block of rows back, and a matrix-free layer is accumulated by
-    pushing the identity's columns (or pulling its rows). The step walk is the same as
-    :func:`jacchain.evaluate`'s, without sparse layers.
+    pushing the identity's columns (or pulling its rows). :func:`jacchain.evaluate` runs
+    this same walk on numpy operators.
 
     Examples
     --------
