@@ -15,7 +15,7 @@ process. For JAX, jacchain is timed twice: with layer costs from shapes (the def
 and calibrated (``calibrate=True``). Prints the table and writes
 experiments/results/vs_frameworks.md and vs_frameworks.csv.
 
-Run:  python experiments/vs_frameworks.py [--repeats 50] [--seed 0]
+Run:  python experiments/vs_frameworks.py [--repeats 200] [--seed 0]
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ def measure(model_name, framework, repeats, seed):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", nargs=2, metavar=("MODEL", "FRAMEWORK"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
