@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-rows", type=int, default=20, help="step rows shown in the report (default 20)"
     )
     demo_parser = commands.add_parser(
-        "demo", help="plan, run, verify and time three illustrative chains"
+        "demo",
+        help="plan, run, verify and time three illustrative chains and a computational graph",
     )
     demo_parser.add_argument("--repeats", type=int, default=3, help="timing repeats (best of)")
     demo_parser.add_argument("--seed", type=int, default=0, help="seed of the random Jacobians")
