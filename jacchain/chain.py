@@ -442,7 +442,13 @@ class Chain:
 
 
 def as_chain(chain_or_dims: Any) -> Chain:
-    """Return ``chain_or_dims`` as a :class:`Chain` (dims are validated)."""
+    """Return ``chain_or_dims`` as a :class:`Chain` (dims are validated).
+
+    Examples
+    --------
+    >>> as_chain([3, 4, 5]) == Chain.from_dims([3, 4, 5])
+    True
+    """
     if isinstance(chain_or_dims, Chain):
         return chain_or_dims
     return Chain.from_dims(chain_or_dims)

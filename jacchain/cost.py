@@ -83,12 +83,24 @@ def fits_int64(largest_dim: int, terms: int, factors: int = 3) -> bool:
 
 
 def exact_array(values: np.ndarray, safe: bool) -> np.ndarray:
-    """``values`` as int64 when ``safe``, else as an object array of Python ints."""
+    """``values`` as int64 when ``safe``, else as an object array of Python ints.
+
+    Examples
+    --------
+    >>> exact_array(np.array([2, 3]), safe=False).dtype
+    dtype('O')
+    """
     return values.astype(np.int64) if safe else values.astype(object)
 
 
 def exact_sum(values: np.ndarray) -> int:
-    """The exact sum of an int64 or object array as a Python int."""
+    """The exact sum of an int64 or object array as a Python int.
+
+    Examples
+    --------
+    >>> exact_sum(np.array([2**62, 2**62], dtype=object))
+    9223372036854775808
+    """
     if values.dtype == object:
         return int(sum(values.tolist()))
     return int(values.sum(dtype=np.int64))
@@ -304,6 +316,13 @@ def step_costs(chain: Chain, steps: np.ndarray) -> np.ndarray:
     For dense chains planned by products the costs ``d_hi * d_split * d_{lo-1}`` are computed
     vectorized: an int64 array when the values provably fit, else an object array of ints.
     For structured chains every operation is costed by the rules of the module docstring.
+
+    Examples
+    --------
+    >>> from jacchain import Chain
+    >>> steps = np.array([[0, 1, 1, 2], [0, 1, 2, 3]])
+    >>> step_costs(Chain.from_dims([2, 3, 4, 5]), steps).tolist()
+    [24, 40]
     """
     dims = chain.dims_array
     if len(steps) == 0:
@@ -339,7 +358,15 @@ def step_costs(chain: Chain, steps: np.ndarray) -> np.ndarray:
 
 
 def step_tapes(chain: Chain, steps: np.ndarray) -> list[int]:
-    """Memory each step records: the tapes of the layers an adjoint step sweeps, else 0."""
+    """Memory each step records: the tapes of the layers an adjoint step sweeps, else 0.
+
+    Examples
+    --------
+    >>> from jacchain import Chain, Layer
+    >>> chain = Chain([Layer(2, 2, "matrix-free", edges=4, tape=9)] * 2)
+    >>> step_tapes(chain, np.array([[4, 2, 2, 2], [2, 1, 1, 2]]))
+    [9, 9]
+    """
     if chain.is_dense:
         return [0] * len(steps)
     table = layer_table(chain)

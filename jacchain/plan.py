@@ -29,7 +29,13 @@ __all__ = ["Plan", "Step", "Segment", "plan"]
 
 
 class Segment(NamedTuple):
-    """The consecutive layers ``first..last``; their product is J_last ... J_first."""
+    """The consecutive layers ``first..last``; their product is J_last ... J_first.
+
+    Examples
+    --------
+    >>> Segment(2, 4).label
+    'J4..J2'
+    """
 
     first: int
     last: int
@@ -63,6 +69,13 @@ class Step:
         Multiply-adds of this step.
     tape : int
         Memory the step records (adjoint sweeps through matrix-free layers), else 0.
+
+    Examples
+    --------
+    >>> import jacchain as jc
+    >>> step = jc.plan([1000, 10, 1000, 10, 1000]).steps[0]
+    >>> step.operation, step.left.label, step.right.label, step.shape, step.cost
+    ('product', 'J3', 'J2', (10, 10), 100000)
     """
 
     index: int

@@ -77,7 +77,13 @@ def method_names() -> list[str]:
 
 
 def get_solver(name: object) -> Solver:
-    """The solver registered as ``name``; a MethodError listing the valid names otherwise."""
+    """The solver registered as ``name``; a MethodError listing the valid names otherwise.
+
+    Examples
+    --------
+    >>> get_solver("dp") is SOLVERS["dp"]
+    True
+    """
     if not isinstance(name, str) or name not in SOLVERS:
         raise MethodError(
             f"unknown method {name!r}; valid methods: {', '.join(repr(m) for m in method_names())}"
