@@ -35,7 +35,7 @@ from .elimination import (
 from .errors import GraphError, MethodError
 from .graph import GraphLayers, GraphSpec, graph_layers, graph_spec, layer_operators, read_graph
 from .plan import Plan, Step, plan
-from .report import format_dims
+from .report import format_dims, step_table
 
 __all__ = [
     "GRAPH_METHODS",
@@ -448,24 +448,11 @@ def _report(p: GraphPlan, max_rows: int) -> str:
     if not steps:
         lines.append("  nothing to eliminate: the edges are the Jacobian's blocks")
         return "\n".join(lines)
-    if len(steps) > max_rows:
-        half = max(max_rows // 2, 1)
-        steps = [*steps[:half], None, *steps[-half:]]
-    names = [str(step.vertex) for step in steps if step is not None]
-    vertex_width = max(6, *(len(name) for name in names))
-    header = (
-        f" {'step':>4}  {'operation':<9}  {'vertex':<{vertex_width}}  {'preds':>5}  "
-        f"{'succs':>5}  {'cost':>12}  {'share':>5}"
-    )
-    rule = "-" * max(60, len(header))
-    lines += [rule, header, rule]
-    for step in steps:
-        if step is None:
-            lines.append(f"  ... {len(p.steps) - 2 * half:,} steps omitted ...")
-            continue
-        share = 100.0 * step.cost / p.cost if p.cost else 0.0
-        lines.append(
-            f" {step.index:>4}  {step.operation:<9}  {str(step.vertex):<{vertex_width}}  "
-            f"{step.predecessors:>5}  {step.successors:>5}  {step.cost:>12,}  {share:>4.1f}%"
-        )
+    columns = [
+        ("operation", lambda step: step.operation, "<", 9),
+        ("vertex", lambda step: str(step.vertex), "<", 6),
+        ("preds", lambda step: str(step.predecessors), ">", 5),
+        ("succs", lambda step: str(step.successors), ">", 5),
+    ]
+    lines += step_table(steps, columns, p.cost, max_rows, min_rule=60)
     return "\n".join(lines)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .plan import Plan
 
-__all__ = ["describe", "report", "format_dims"]
+__all__ = ["describe", "report", "format_dims", "step_table"]
 
 _MAX_DIMS_SHOWN = 12
 EXACT_METHODS = frozenset({"auto", "dp", "hu-shing"})
@@ -126,34 +127,73 @@ def report(plan: Plan, max_rows: int = 20) -> str:
     if len(steps) == 0:
         lines.append("  no products to form: the Jacobian is J1 itself")
         return "\n".join(lines)
-    n = len(steps)
-    if n <= max_rows:
-        shown: list[int | None] = list(range(n))
-    else:
-        half = max(max_rows // 2, 1)
-        shown = [*range(half), None, *range(n - half, n)]
-    rows = [steps[position] if position is not None else None for position in shown]
-    present = [step for step in rows if step is not None]
-    op_width = max(9, *(len(step.operation) for step in present))
-    left_width = max(9, *(len(step.left.label) for step in present))
-    right_width = max(9, *(len(step.right.label) for step in present))
-    header = (
-        f" {'step':>4}  {'operation':<{op_width}}  {'left':<{left_width}}  "
-        f"{'right':<{right_width}}  {'result shape':<14}  {'cost':>12}  {'share':>5}"
-    )
-    rule = "-" * max(76, len(header))
-    lines += [rule, header, rule]
-    for step in rows:
-        if step is None:
-            lines.append(f"  ... {n - 2 * half:,} steps omitted ...")
-            continue
-        share = 100.0 * step.cost / plan.cost if plan.cost else 0.0
-        lines.append(
-            f" {step.index:>4}  {step.operation:<{op_width}}  {step.left.label:<{left_width}}  "
-            f"{step.right.label:<{right_width}}  {str(step.shape):<14}  {step.cost:>12,}  "
-            f"{share:>4.1f}%"
-        )
+    columns = [
+        ("operation", lambda step: step.operation, "<", 9),
+        ("left", lambda step: step.left.label, "<", 9),
+        ("right", lambda step: step.right.label, "<", 9),
+        ("result shape", lambda step: str(step.shape), "<", 14),
+    ]
+    lines += step_table(steps, columns, plan.cost, max_rows, min_rule=76)
     return "\n".join(lines)
+
+
+Column = tuple[str, Callable[[Any], str], str, int]
+"""A step-table column: title, cell text of a step, alignment (``"<"`` or ``">"``), least width."""
+
+
+def step_table(
+    steps: Sequence[Any], columns: list[Column], total_cost: int, max_rows: int, min_rule: int
+) -> list[str]:
+    """The lines of a step table: step number, the given columns, cost and share of the total.
+
+    Every step needs ``.index`` and ``.cost``; a plan of more than ``max_rows`` steps shows
+    its first and last halves.
+
+    Examples
+    --------
+    >>> import jacchain as jc
+    >>> p = jc.plan([3, 4, 5])
+    >>> print("\\n".join(step_table(p.steps, [], p.cost, 20, min_rule=20)))
+    ---------------------------
+     step          cost   share
+    ---------------------------
+        1            60  100.0%
+    """
+    n = len(steps)
+    half = max(max_rows // 2, 1)
+    shown = list(range(n)) if n <= max_rows else [*range(half), None, *range(n - half, n)]
+    spec = [
+        ("step", ">", 4),
+        *((t, a, w) for t, _, a, w in columns),
+        ("cost", ">", 12),
+        ("share", ">", 5),
+    ]
+    rows: list[list[str] | None] = []
+    for position in shown:
+        if position is None:
+            rows.append(None)
+            continue
+        step = steps[position]
+        share = 100.0 * step.cost / total_cost if total_cost else 0.0
+        cells = [get(step) for _, get, _, _ in columns]
+        rows.append([str(step.index), *cells, f"{step.cost:,}", f"{share:.1f}%"])
+    widths = [
+        max(least, len(title), *(len(row[i]) for row in rows if row is not None))
+        for i, (title, _, least) in enumerate(spec)
+    ]
+
+    def line(cells: list[str]) -> str:
+        return " " + "  ".join(
+            f"{cell:{align}{width}}"
+            for cell, (_, align, _), width in zip(cells, spec, widths, strict=True)
+        )
+
+    header = line([title for title, _, _ in spec])
+    rule = "-" * max(min_rule, len(header))
+    out = [rule, header, rule]
+    for row in rows:
+        out.append(f"  ... {n - 2 * half:,} steps omitted ..." if row is None else line(row))
+    return out
 
 
 def _kind_summary(plan: Plan) -> str:
