@@ -11,14 +11,14 @@ Run:  python experiments/gdjcpb.py [--data DIR] [--sweep ex_sec_4_p_50_50.1]
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 from pathlib import Path
+
+from tables import RESULTS, markdown_table, write_csv
 
 import jacchain as jc
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "gdjcpb"
 
 
@@ -61,18 +61,6 @@ def sweep_rows(path: Path, points: int = 8) -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict]) -> str:
-    columns = list(rows[0])
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows:
-        cells = [
-            f"{v:.3g}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
-            for v in row.values()
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -81,8 +69,8 @@ def main() -> None:
     paths = sorted(p for p in args.data.iterdir() if p.is_file() and p.suffix != ".md")
     rows = [instance_row(path) for path in paths]
     rows.sort(key=lambda row: (row["layers"], row["instance"]))
-    table = markdown(rows)
-    sweep = markdown(sweep_rows(args.data / args.sweep))
+    table = markdown_table(rows)
+    sweep = markdown_table(sweep_rows(args.data / args.sweep))
     print(table)
     print(f"\nmemory-limit sweep for {args.sweep}\n{sweep}")
     RESULTS.mkdir(exist_ok=True)
@@ -98,10 +86,7 @@ def main() -> None:
         + sweep
         + "\n"
     )
-    with open(RESULTS / "gdjcpb.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv("gdjcpb.csv", rows)
     print(f"\nwrote {RESULTS / 'gdjcpb.md'} and gdjcpb.csv")
 
 

@@ -23,19 +23,17 @@ Run:  python experiments/planner_speed.py [--max-k 1000000] [--budget 60]
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import multiprocessing
 import time
 from functools import partial
-from pathlib import Path
 
 import numpy as np
+from tables import RESULTS, default_cell, markdown_table, write_csv
 
 import jacchain as jc
 from jacchain.solvers.dp import dp_steps
 
-RESULTS = Path(__file__).resolve().parent / "results"
 LENGTHS = (10, 100, 300, 1000, 10_000, 100_000, 1_000_000)
 
 
@@ -187,19 +185,9 @@ def auto_rows(seed: int) -> list[dict]:
 def _cell(value, column: str = "") -> str:
     if value is None:
         return "skipped (> budget)"
-    if column == "approx / optimal cost":
+    if column == "approx / optimal cost" and isinstance(value, float):
         return f"{value:.5f}"
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    if isinstance(value, str):
-        return value
-    return f"{value:,}" if isinstance(value, int) else str(value)
-
-
-def markdown(rows: list[dict], columns: list[str]) -> str:
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(row.get(c, ""), c) for c in columns) + " |" for row in rows]
-    return "\n".join(lines)
+    return default_cell(value)
 
 
 def main() -> None:
@@ -223,9 +211,9 @@ def main() -> None:
         "hu-shing t(k)/t(k/10)",
         "approx / optimal cost",
     ]
-    speed = markdown(rows, columns)
+    speed = markdown_table(rows, columns, _cell)
     small = auto_rows(args.seed)
-    auto = markdown(small, ["k", "dp", "hu-shing", "dp / hu-shing"])
+    auto = markdown_table(small, ["k", "dp", "hu-shing", "dp / hu-shing"], _cell)
     print("\nplanning time in seconds (best of up to 5 runs)\n" + speed)
     print(
         "\nshort chains: dp vs hu-shing (seconds), the measurement behind method='auto'\n" + auto
@@ -244,10 +232,7 @@ def main() -> None:
         + auto
         + "\n"
     )
-    with open(RESULTS / "planner_speed.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv("planner_speed.csv", rows, columns)
     print(f"\nwrote {RESULTS / 'planner_speed.md'} and planner_speed.csv")
 
 

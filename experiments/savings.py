@@ -10,14 +10,11 @@ Run:  python experiments/savings.py [--chains-per-kind 1000] [--seed 0]
 from __future__ import annotations
 
 import argparse
-import csv
-from pathlib import Path
 
 import numpy as np
+from tables import RESULTS, markdown_table, write_csv
 
 import jacchain as jc
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _layers(rng):
@@ -91,22 +88,10 @@ def run(chains_per_kind: int, seed: int) -> list[dict]:
     return rows
 
 
-def table(rows: list[dict]) -> str:
-    header = list(rows[0])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
-        cells = []
-        for key in header:
-            value = row[key]
-            cells.append(
-                f"{value:.1f}"
-                if key.endswith("%")
-                else f"{value:.2f}"
-                if isinstance(value, float)
-                else str(value)
-            )
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+def savings_cell(value, column: str) -> str:
+    if column.endswith("%"):
+        return f"{value:.1f}"
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
 def main() -> None:
@@ -115,7 +100,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     rows = run(args.chains_per_kind, args.seed)
-    text = table(rows)
+    text = markdown_table(rows, cell=savings_cell)
     print(text)
     RESULTS.mkdir(exist_ok=True)
     command = f"python experiments/savings.py --chains-per-kind {args.chains_per_kind} --seed {args.seed}"
@@ -125,10 +110,7 @@ def main() -> None:
         "ratio = min(forward cost, reverse cost) / optimal cost (1.00 = a pure mode is "
         "optimal).\n\n" + text + "\n"
     )
-    with open(RESULTS / "savings.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv("savings.csv", rows)
     print(f"\nwrote {RESULTS / 'savings.md'} and savings.csv")
 
 
