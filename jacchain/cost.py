@@ -128,6 +128,12 @@ def _pairwise_sum_times(dims: np.ndarray, pairs: slice, scale: int) -> int:
 
 
 def _pure_mode_cost(chain: Chain, forward: bool) -> int:
+    """Forward or reverse mode's cost, computed once per chain (plans of a chain share it)."""
+    key = "forward_cost" if forward else "reverse_cost"
+    return chain.cached(key, lambda c: _compute_pure_mode_cost(c, forward))
+
+
+def _compute_pure_mode_cost(chain: Chain, forward: bool) -> int:
     """Forward or reverse mode's cost: a closed form when dense, else its steps' costs."""
     if not chain.is_dense:
         from .solvers.bracketing import forward_steps, reverse_steps

@@ -8,7 +8,16 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..chain import Chain
-from ..cost import DENSE, DIAGONAL, IDENTITY, SPARSE, LayerTable, exact_array, layer_table
+from ..cost import (
+    DENSE,
+    DIAGONAL,
+    IDENTITY,
+    SPARSE,
+    LayerTable,
+    exact_array,
+    layer_table,
+    structured_product_cost,
+)
 from ..errors import MethodError
 from ..operations import Operation
 
@@ -90,8 +99,6 @@ def _fits(limit: int | None, tape: int) -> bool:
 
 
 def _product(d: tuple[int, ...], t: LayerTable, lo: int, split: int, hi: int) -> int:
-    from ..cost import structured_product_cost
-
     return structured_product_cost(
         d[hi], d[split], d[lo - 1], t.structure(split + 1, hi), t.structure(lo, split)
     )
