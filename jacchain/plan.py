@@ -11,6 +11,7 @@ import numpy as np
 
 from .chain import Chain, as_chain
 from .cost import (
+    DENSE,
     exact_array,
     exact_sum,
     fits_int64,
@@ -22,8 +23,8 @@ from .cost import (
 )
 from .errors import MethodError
 from .operations import Operation
-from .solvers import PURE_METHODS, get_solver
-from .solvers.bracketing import forward_steps, reverse_steps, segment_label
+from .solvers import BUILTIN_METHODS, PURE_METHODS, get_solver
+from .solvers.bracketing import check_steps, forward_steps, reverse_steps, segment_label
 
 __all__ = ["Plan", "Step", "Segment", "plan"]
 
@@ -246,10 +247,14 @@ class Plan:
         )
 
     @cached_property
-    def preaccumulation_cost(self) -> int:
+    def preaccumulation_cost(self) -> int | None:
         """Accumulate every layer on its own, then multiply in the optimal order.
 
-        For a dense chain this is the optimal bracketing's cost.
+        For a dense chain this is the optimal bracketing's cost. It is computed exactly for
+        chains within the generalized DP's limit (1,000 layers), and at any length when
+        every layer is dense or matrix-free (the accumulated chain is then a dense chain,
+        ordered by Hu-Shing); otherwise (a longer chain with identity, diagonal or sparse
+        layers) it is None.
 
         Examples
         --------
@@ -257,12 +262,18 @@ class Plan:
         >>> jc.plan([1000, 10, 1000, 10, 1000], "forward").preaccumulation_cost
         10200000
         """
-        from .solvers.generalized import generalized_table
+        from .solvers.generalized import accumulation_costs, fits_generalized, generalized_table
         from .solvers.hu_shing import hu_shing_steps
 
-        if self.chain.is_dense:
-            return exact_sum(step_costs(self.chain, hu_shing_steps(self.chain)))
-        return generalized_table(self.chain, self.memory_limit, sweeps=False).cost
+        chain = self.chain
+        if not chain.is_dense and fits_generalized(chain, self.memory_limit):
+            return generalized_table(chain, self.memory_limit, sweeps=False).cost
+        table = layer_table(chain)
+        if not chain.is_dense and np.any(table.kind_code < DENSE):
+            return None
+        dense = Chain.from_dims(chain.dims_array)
+        accumulated = 0 if chain.is_dense else sum(accumulation_costs(table, self.memory_limit))
+        return accumulated + exact_sum(step_costs(dense, hu_shing_steps(dense)))
 
     @property
     def dims(self) -> tuple[int, ...]:
@@ -468,11 +479,14 @@ def plan(
         A :class:`Chain` (of any layer kinds), or ``dims = [d0, d1, ..., dk]``.
     method : str
         ``"auto"`` (optimal: Hu-Shing for dense chains, measured fastest of the exact
-        methods at every size; the generalized DP otherwise), ``"dp"`` (exact O(k^3)
-        dynamic programming, vectorized; for structured and matrix-free chains Naumann's
-        generalized DP), ``"hu-shing"`` (exact, O(k log k), dense chains), ``"approx"``
-        (O(k), at most 2/sqrt(3) = 1.155 times the optimum, dense chains), ``"forward"``,
-        ``"reverse"``; see :func:`jacchain.method_names` for every registered name.
+        methods at every size; the generalized DP for structured chains within its limit,
+        ``"windowed"`` beyond it), ``"dp"`` (exact O(k^3) dynamic programming, vectorized;
+        for structured and matrix-free chains Naumann's generalized DP), ``"hu-shing"``
+        (exact, O(k log k), dense chains), ``"approx"`` (O(k), at most 2/sqrt(3) = 1.155
+        times the optimum, dense chains), ``"windowed"`` (any chain of any length: the
+        generalized DP within windows of 32 layers, then over the windows; not optimal in
+        general), ``"forward"``, ``"reverse"``; see :func:`jacchain.method_names` for
+        every registered name.
     memory_limit : int, optional
         The largest tape an adjoint sweep may record (the sum of the ``tape`` of the
         matrix-free layers it sweeps). None: no limit.
@@ -487,17 +501,27 @@ def plan(
         If ``dims`` is not a sequence of at least two positive ints.
     MethodError
         If ``method`` is unknown (the message lists the valid names), a dense-only method
-        is asked to plan a structured chain, ``memory_limit`` is not a non-negative int,
-        or the plan asked for records more tape than ``memory_limit``.
+        is asked to plan a structured chain, an O(k^3) method a chain longer than its
+        limit (see Notes), ``memory_limit`` is not a non-negative int, the plan asked for
+        records more tape than ``memory_limit``, or a solver registered with
+        :func:`jacchain.register_solver` returns steps that are not a plan.
 
     Notes
     -----
-    Tie rule: unless the method is ``"forward"`` or ``"reverse"``, the plan is forward
-    mode whenever the forward plan costs no more than the method's plan, else reverse mode
-    whenever the reverse plan costs no more (and fits the memory limit), else the method's
-    (mixed) plan. For exact methods this means: forward if forward is optimal, else reverse
-    if reverse is optimal, else mixed. A dense chain of one or two layers is forward mode;
-    one dense layer costs 0.
+    Tie rule: unless the method is ``"forward"`` or ``"reverse"``, the plan is the
+    cheapest of forward mode, reverse mode (if it fits the memory limit) and the method's
+    own plan, ties going to forward, then reverse, then the method's plan. For exact
+    methods this means: forward if forward is optimal, else reverse if reverse is optimal,
+    else mixed; an inexact method (``"approx"``, ``"windowed"``) is never worse than
+    either pure mode. A dense chain of one or two layers is forward mode; one dense layer
+    costs 0.
+
+    Limits: the exact O(k^3) planners refuse long chains up front with a MethodError
+    (``"dp"``: 2,000 dense layers, 300 when costs exceed int64; the generalized DP behind
+    ``"auto"`` and ``"dp"`` for structured chains: 1,000 layers, 200 when costs exceed
+    int64; see :mod:`jacchain.solvers.limits`). ``"auto"`` never refuses for length: it
+    plans dense chains of any length exactly with Hu-Shing, and structured chains past the
+    generalized DP's limit with ``"windowed"`` (not optimal in general).
 
     Examples
     --------
@@ -516,17 +540,38 @@ def plan(
     memory_limit = _check_memory_limit(memory_limit)
     k = len(chain)
     matrix_free = None if chain.is_dense else layer_table(chain).matrix_free
-    candidate = Plan.from_steps(chain, solver(chain, memory_limit), method, memory_limit)
+    candidate = Plan.from_steps(
+        chain, _solved_steps(method, solver, chain, memory_limit), method, memory_limit
+    )
     _check_fits(candidate)
     if method in PURE_METHODS:
         return candidate
-    if candidate.forward_cost <= candidate.cost:
+    reverse_fits = not np.any(matrix_free) or memory_limit is None or _fits(
+        Plan.from_steps(chain, reverse_steps(k, matrix_free), method, memory_limit)
+    )
+    reverse_cost = candidate.reverse_cost if reverse_fits else None
+    best = min(c for c in (candidate.forward_cost, reverse_cost, candidate.cost) if c is not None)
+    if candidate.forward_cost == best:
         return Plan.from_steps(chain, forward_steps(k, matrix_free), method, memory_limit)
-    if candidate.reverse_cost <= candidate.cost:
-        reverse = Plan.from_steps(chain, reverse_steps(k, matrix_free), method, memory_limit)
-        if _fits(reverse):
-            return reverse
+    if reverse_cost == best:
+        return Plan.from_steps(chain, reverse_steps(k, matrix_free), method, memory_limit)
     return candidate
+
+
+def _solved_steps(method: str, solver: Any, chain: Chain, memory_limit: int | None) -> np.ndarray:
+    """The solver's steps; those of a solver registered by the user are checked first."""
+    steps = solver(chain, memory_limit)
+    if method in BUILTIN_METHODS:
+        return steps
+    try:
+        steps = np.asarray(steps, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise MethodError(f"solver {method!r} returned no step array: {err}") from None
+    table = None if chain.is_dense else layer_table(chain)
+    problem = check_steps(len(chain), steps, table)
+    if problem is not None:
+        raise MethodError(f"solver {method!r} returned steps that are not a plan: {problem}")
+    return steps
 
 
 def _fits(candidate: Plan) -> bool:

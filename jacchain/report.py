@@ -11,8 +11,6 @@ if TYPE_CHECKING:
 __all__ = ["describe", "report", "format_dims", "step_table"]
 
 _MAX_DIMS_SHOWN = 12
-EXACT_METHODS = frozenset({"auto", "dp", "hu-shing"})
-"""Methods whose plans are optimal: their reports say "optimal cost", others "chosen cost"."""
 _MAX_EXPRESSION_CHARS = 200
 
 
@@ -91,11 +89,12 @@ def report(plan: Plan, max_rows: int = 20) -> str:
     """
     k = len(plan.chain)
     structured = not plan.chain.is_dense
+    preaccumulation = plan.preaccumulation_cost if structured else None
     values = [plan.forward_cost, plan.reverse_cost, plan.cost]
-    if structured:
-        values.append(plan.preaccumulation_cost)
+    if preaccumulation is not None:
+        values.append(preaccumulation)
     width = max(len(f"{value:,}") for value in values)
-    cost_name = "optimal cost" if plan.method in EXACT_METHODS else "chosen cost"
+    cost_name = "optimal cost" if _optimal(plan) else "chosen cost"
     forward_name = "tangent-mode cost" if structured else "forward-mode cost"
     reverse_name = "adjoint-mode cost" if structured else "reverse-mode cost"
     lines = [
@@ -110,7 +109,12 @@ def report(plan: Plan, max_rows: int = 20) -> str:
         f"  {reverse_name:<22}{plan.reverse_cost:>{width},}",
     ]
     if structured:
-        lines.append(f"  preaccumulation cost  {plan.preaccumulation_cost:>{width},}")
+        shown = (
+            f"{preaccumulation:>{width},}"
+            if preaccumulation is not None
+            else "not computed (longer than the generalized DP's limit, with structured layers)"
+        )
+        lines.append(f"  preaccumulation cost  {shown}")
     lines += [
         f"  {cost_name:<22}{plan.cost:>{width},}  ({plan.mode})",
         f"  speedup               {plan.speedup:.2f}x over the best pure mode",
@@ -194,6 +198,13 @@ def step_table(
     for row in rows:
         out.append(f"  ... {n - 2 * half:,} steps omitted ..." if row is None else line(row))
     return out
+
+
+def _optimal(plan: Plan) -> bool:
+    """Whether the plan is known optimal: its report then says "optimal cost"."""
+    from .solvers import is_exact
+
+    return is_exact(plan.method, plan.chain, plan.memory_limit)
 
 
 def _kind_summary(plan: Plan) -> str:

@@ -12,17 +12,20 @@ from ..errors import MethodError
 from .approx import approx_steps
 from .bracketing import forward_steps, reverse_steps
 from .dp import dp_steps
-from .generalized import generalized_steps, require_dense
+from .generalized import fits_generalized, generalized_steps, require_dense
 from .hu_shing import hu_shing_steps
+from .windowed import windowed_steps
 
 __all__ = [
     "Solver",
     "SOLVERS",
     "PURE_METHODS",
+    "BUILTIN_METHODS",
     "AUTO_NOTE",
     "register_solver",
     "get_solver",
     "method_names",
+    "is_exact",
     "forward_steps",
     "reverse_steps",
 ]
@@ -38,7 +41,10 @@ AUTO_NOTE = (
     "'auto' plans dense chains with Hu-Shing's exact O(k log k) algorithm at every size: "
     "measured side by side (experiments/planner_speed.py) it is faster than the vectorized "
     "O(k^3) DP from k = 2 up, and both are exact, so no size threshold is needed. Chains "
-    "with structured or matrix-free layers are planned by the generalized O(k^3) DP."
+    "with structured or matrix-free layers are planned exactly by the generalized O(k^3) DP "
+    "up to its limit (1,000 layers; 200 when costs exceed int64), and beyond it by "
+    "'windowed' (the exact DP within windows of 32 layers, then over the windows), which is "
+    "not optimal in general but finishes in seconds at 100,000 layers."
 )
 
 PURE_METHODS = frozenset({"forward", "reverse"})
@@ -114,13 +120,44 @@ def _exact(dense_solver: Callable[[Chain], np.ndarray]) -> Solver:
     return run
 
 
-register_solver("auto", _exact(hu_shing_steps))
+def _auto(chain: Chain, memory_limit: int | None = None) -> np.ndarray:
+    """Hu-Shing for dense chains; the generalized DP within its limit, else 'windowed'."""
+    if chain.is_dense:
+        return hu_shing_steps(chain)
+    if fits_generalized(chain, memory_limit):
+        return generalized_steps(chain, memory_limit)
+    return windowed_steps(chain, memory_limit)
+
+
+def is_exact(method: str, chain: Chain, memory_limit: int | None = None) -> bool:
+    """Whether ``method`` plans ``chain`` optimally (reports say "optimal cost" only then).
+
+    Examples
+    --------
+    >>> from jacchain import Chain, Layer
+    >>> is_exact("auto", Chain.from_dims([3, 4, 5])), is_exact("approx", Chain.from_dims([3, 4]))
+    (True, False)
+    >>> is_exact("auto", Chain([Layer(2, 2, "diagonal")] * 1001))
+    False
+    """
+    if method in ("dp", "hu-shing"):
+        return True
+    if method == "auto":
+        return chain.is_dense or fits_generalized(chain, memory_limit)
+    return False
+
+
+register_solver("auto", _auto)
 register_solver("dp", _exact(dp_steps))
 register_solver("hu-shing", _dense_only("hu-shing", hu_shing_steps))
 register_solver("approx", _dense_only("approx", approx_steps))
+register_solver("windowed", windowed_steps)
 register_solver(
     "forward", lambda chain, memory_limit=None: forward_steps(len(chain), _matrix_free(chain))
 )
 register_solver(
     "reverse", lambda chain, memory_limit=None: reverse_steps(len(chain), _matrix_free(chain))
 )
+
+BUILTIN_METHODS = frozenset(SOLVERS)
+"""The methods jacchain ships; the steps of any other registered solver are checked."""

@@ -10,6 +10,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ..chain import Chain
 from ..cost import exact_array, fits_int64
 from .bracketing import steps_from_splits
+from .limits import check_length, dp_limit
 
 __all__ = ["dp_steps", "dp_table", "DPTable"]
 
@@ -54,6 +55,11 @@ def dp_table(dims: np.ndarray) -> DPTable:
         ``.cost`` is the optimal number of multiply-adds (an exact Python int);
         ``.split(lo, hi)`` recovers the optimal split of any segment in O(hi - lo).
 
+    Raises
+    ------
+    MethodError
+        If the chain is longer than the DP's limit (see Notes), before any work.
+
     Notes
     -----
     Level ``n`` (segment length) is solved for every start ``i`` and every split at once:
@@ -64,6 +70,10 @@ def dp_table(dims: np.ndarray) -> DPTable:
     so that the working set stays in cache. Only minima are stored; the k - 1 splits of
     the optimal bracketing are recovered afterwards, one segment at a time. This keeps the
     O(k^3) arithmetic inside numpy.
+
+    Limits: at most :data:`~jacchain.solvers.limits.MAX_DP_LAYERS` layers (2,000) with
+    int64 tables, :data:`~jacchain.solvers.limits.MAX_DP_LAYERS_PYTHON_INTS` (300) with
+    Python ints; longer chains raise MethodError up front (use Hu-Shing).
 
     Exactness: every candidate value is the cost of some bracketing of a sub-chain, which
     is at most ``(k - 1) * max(dims)^3``. When that bound is below 2^62 the tables are
@@ -78,6 +88,7 @@ def dp_table(dims: np.ndarray) -> DPTable:
     """
     k = dims.size - 1
     safe = fits_int64(int(dims.max()), max(k - 1, 1))
+    check_length("dp", k, dp_limit(safe), safe, "use 'hu-shing' or 'auto' (exact, O(k log k))")
     dtype = np.int64 if safe else object
     d = exact_array(dims, safe)
     by_start = np.zeros((k, k + 1), dtype=dtype)
@@ -118,6 +129,11 @@ def dp_steps(chain: Chain) -> np.ndarray:
     -------
     numpy.ndarray
         The step array ``(op, lo, split, hi)`` in execution order.
+
+    Raises
+    ------
+    MethodError
+        For more than 2,000 layers (300 when costs exceed int64): see :func:`dp_table`.
 
     Notes
     -----

@@ -16,12 +16,20 @@ from ..cost import (
     LayerTable,
     exact_array,
     layer_table,
-    structured_product_cost,
 )
 from ..errors import MethodError
 from ..operations import Operation
+from .limits import check_length, generalized_limit
 
-__all__ = ["generalized_steps", "generalized_table", "GeneralizedTable"]
+__all__ = [
+    "generalized_steps",
+    "generalized_table",
+    "GeneralizedTable",
+    "accumulation_costs",
+    "fits_generalized",
+    "fill_table",
+    "accumulation_steps",
+]
 
 _BLOCK = 32768
 _INT64_LIMIT = 2**61
@@ -39,24 +47,31 @@ def _check_memory_limit(memory_limit: object) -> int | None:
 
 @dataclass(frozen=True)
 class GeneralizedTable:
-    """The filled dynamic program of a generalized chain (see :func:`generalized_table`)."""
+    """The filled dynamic program of a generalized chain (see :func:`generalized_table`).
 
-    cost: int
-    chain: Chain
+    ``by_start[i, n]`` is the optimal cost of the segment of ``n`` layers starting after
+    position ``i`` (layers i+1..i+n), and ``choices[i, n]`` encodes its optimal last step,
+    for every segment of at most ``length`` layers (that lies within one window, for
+    :func:`fill_table` with bounds).
+    """
+
     table: LayerTable
     memory_limit: int | None
     sweeps: bool
+    length: int
     by_start: np.ndarray
-    by_end: np.ndarray
+    choices: np.ndarray
 
-    def accumulation(self, layer: int) -> Operation:
-        """How matrix-free ``layer`` is accumulated: the cheaper allowed sweep direction."""
-        d, t = self.table.dims, self.table
-        tangent = d[layer - 1] * t.tangent[layer - 1]
-        adjoint = d[layer] * t.adjoint[layer - 1]
-        if _fits(self.memory_limit, t.tape[layer - 1]) and adjoint < tangent:
-            return Operation.ACCUMULATE_ADJOINT
-        return Operation.ACCUMULATE_TANGENT
+    @property
+    def cost(self) -> int:
+        """The optimal cost of the whole chain (a table over all of it only)."""
+        return self.segment_cost(1, len(self.table.dims) - 1)
+
+    def segment_cost(self, lo: int, hi: int) -> int:
+        """The optimal cost of accumulating layers lo..hi (at most ``length`` of them)."""
+        if hi - lo + 1 > self.length:
+            raise ValueError(f"the table holds segments of at most {self.length} layers")
+        return int(self.by_start[lo - 1, hi - lo + 1])
 
     def choice(self, lo: int, hi: int) -> tuple[Operation, int]:
         """The optimal last step of segment lo..hi: (operation, split).
@@ -64,56 +79,143 @@ class GeneralizedTable:
         Ties go to products before tangent steps before adjoint steps, and to the
         smallest split within each.
         """
-        k = len(self.chain)
-        i, n = lo - 1, hi - lo + 1
-        d, t = self.table.dims, self.table
-        options = []
-        for a in range(1, n):
-            split = i + a
-            lower, upper = int(self.by_start[i, a]), int(self.by_end[i + n - 1, k - n + a])
-            options.append(
-                (
-                    lower + upper + _product(d, t, lo, split, hi),
-                    0,
-                    split,
-                )
-            )
-        if self.sweeps and t.structure(lo, hi)[0] == DENSE:
-            for a in range(1, n):
-                split = i + a
-                lower = int(self.by_start[i, a])
-                options.append((lower + d[lo - 1] * t.tangent_sum(split + 1, hi), 1, split))
-            for a in range(1, n):
-                split = i + a
-                if not _fits(self.memory_limit, t.tape_sum(lo, split)):
-                    continue
-                upper = int(self.by_end[i + n - 1, k - n + a])
-                options.append((upper + d[hi] * t.adjoint_sum(lo, split), 2, split))
-        cost, kind, split = min(options)
-        operation = (Operation.PRODUCT, Operation.TANGENT, Operation.ADJOINT)[kind]
-        return operation, split
+        n = hi - lo + 1
+        kind, offset = divmod(int(self.choices[lo - 1, n]), n - 1)
+        return _KINDS[kind], lo + offset
+
+    def steps(
+        self,
+        lo: int,
+        hi: int,
+        leaves: list[np.ndarray] | None = None,
+        cuts: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The optimal plan of segment lo..hi as a step array, in execution order.
+
+        A single layer is accumulated by its cheaper allowed sweeps if matrix-free. With
+        ``leaves`` and ``cuts`` (used by :func:`~jacchain.solvers.windowed.windowed_steps`)
+        the table's layers stand for runs of finer layers: layer u is
+        ``cuts[u-1]+1 .. cuts[u]`` of the finer chain, accumulated by the steps
+        ``leaves[u-1]``, and every step is written in the finer chain's numbering.
+        """
+        if leaves is None:
+            leaves = [
+                accumulation_steps(self.table, self.memory_limit, layer)
+                for layer in range(1, len(self.table.dims))
+            ]
+        if cuts is None:
+            cuts = np.arange(len(self.table.dims), dtype=np.int64)
+        parts: list[np.ndarray] = []
+        stack: list[tuple[int, int, int, int]] = [(lo, hi, -1, 0)]
+        while stack:
+            lo, hi, op, split = stack.pop()
+            if op >= 0:
+                row = (op, int(cuts[lo - 1]) + 1, int(cuts[split]), int(cuts[hi]))
+                parts.append(np.array([row], dtype=np.int64))
+                continue
+            if lo == hi:
+                parts.append(leaves[lo - 1])
+                continue
+            operation, split = self.choice(lo, hi)
+            stack.append((lo, hi, int(operation), split))
+            if operation != Operation.TANGENT:
+                stack.append((split + 1, hi, -1, 0))
+            if operation != Operation.ADJOINT:
+                stack.append((lo, split, -1, 0))
+        return np.concatenate([np.zeros((0, 4), dtype=np.int64), *parts]).reshape(-1, 4)
+
+
+def accumulation_steps(table: LayerTable, memory_limit: int | None, layer: int) -> np.ndarray:
+    """How one layer is accumulated on its own: no step if explicit, else its cheaper sweeps.
+
+    A matrix-free layer is accumulated by adjoint sweeps when they are cheaper and their
+    tape fits ``memory_limit``, else by tangent sweeps.
+
+    Examples
+    --------
+    >>> from jacchain import Chain, Layer
+    >>> from jacchain.cost import layer_table
+    >>> table = layer_table(Chain([Layer(3, 2), Layer(2, 1, "matrix-free", edges=5)]))
+    >>> accumulation_steps(table, None, 1).tolist(), accumulation_steps(table, None, 2).tolist()
+    ([], [[4, 2, 2, 2]])
+    """
+    if not table.matrix_free[layer - 1]:
+        return np.zeros((0, 4), dtype=np.int64)
+    d = table.dims
+    tangent = d[layer - 1] * table.tangent[layer - 1]
+    adjoint = d[layer] * table.adjoint[layer - 1]
+    op = Operation.ACCUMULATE_TANGENT
+    if _fits(memory_limit, table.tape[layer - 1]) and adjoint < tangent:
+        op = Operation.ACCUMULATE_ADJOINT
+    return np.array([[int(op), layer, layer, layer]], dtype=np.int64)
+
+
+_KINDS = (Operation.PRODUCT, Operation.TANGENT, Operation.ADJOINT)
 
 
 def _fits(limit: int | None, tape: int) -> bool:
     return limit is None or tape <= limit
 
 
-def _product(d: tuple[int, ...], t: LayerTable, lo: int, split: int, hi: int) -> int:
-    return structured_product_cost(
-        d[hi], d[split], d[lo - 1], t.structure(split + 1, hi), t.structure(lo, split)
-    )
-
-
-def _hankel(values: np.ndarray, k: int) -> np.ndarray:
-    """``H[i, a - 1] = values[i + a]`` for ``i + a <= k`` (a view; other entries unused)."""
+def _hankel(values: np.ndarray, k: int, width: int) -> np.ndarray:
+    """``H[i, a - 1] = values[i + a]`` for ``a <= width`` and ``i + a <= k`` (a view)."""
     tail = values[1:]
-    return sliding_window_view(np.concatenate([tail, tail]), k)[:k]
+    return sliding_window_view(np.concatenate([tail, tail[:width]]), width)[:k]
 
 
 def _structure_codes(diagonal, sparse, dense):
     code = np.where(diagonal > 0, DIAGONAL, IDENTITY)
     code = np.where(sparse == 1, SPARSE, code)
     return np.where((dense > 0) | (sparse >= 2), DENSE, code)
+
+
+def accumulation_costs(table: LayerTable, memory_limit: int | None) -> list[int]:
+    """Cost of accumulating each layer on its own: 0 if explicit, else its cheaper allowed sweeps.
+
+    Examples
+    --------
+    >>> from jacchain import Chain, Layer
+    >>> from jacchain.cost import layer_table
+    >>> chain = Chain([Layer(3, 2), Layer(2, 1, "matrix-free", edges=5, tape=9)])
+    >>> accumulation_costs(layer_table(chain), None), accumulation_costs(layer_table(chain), 8)
+    ([0, 5], [0, 10])
+    """
+    d = table.dims
+    costs = []
+    for layer in range(len(d) - 1):
+        if not table.matrix_free[layer]:
+            costs.append(0)
+            continue
+        tangent = d[layer] * table.tangent[layer]
+        adjoint = d[layer + 1] * table.adjoint[layer]
+        allowed = _fits(memory_limit, table.tape[layer])
+        costs.append(min(tangent, adjoint) if allowed else tangent)
+    return costs
+
+
+def _value_bound(table: LayerTable, accumulate: list[int]) -> int:
+    """An upper bound on every value of the DP's tables (for choosing int64 or Python ints)."""
+    k, dmax = len(table.dims) - 1, max(table.dims)
+    return (
+        sum(accumulate)
+        + max(k - 1, 1) * dmax**3
+        + dmax * (table.prefix_tangent[-1] + table.prefix_adjoint[-1])
+    )
+
+
+def fits_generalized(chain: Chain, memory_limit: int | None = None) -> bool:
+    """Whether the generalized DP accepts ``chain`` (its length is within the limit).
+
+    Examples
+    --------
+    >>> from jacchain import Chain, Layer
+    >>> fits_generalized(Chain([Layer(2, 2, "diagonal")] * 1000)), fits_generalized(
+    ...     Chain([Layer(2, 2, "diagonal")] * 1001))
+    (True, False)
+    """
+    table = layer_table(chain)
+    safe = _value_bound(table, accumulation_costs(table, memory_limit)) < _INT64_LIMIT
+    return len(chain) <= generalized_limit(safe)
 
 
 def generalized_table(
@@ -150,6 +252,10 @@ def generalized_table(
     accumulation costs, (k-1) max(d)^3 and max(d) times the sums of all sweep costs; when
     that bound is below 2^61 the tables are int64, else Python ints.
 
+    Limits: at most :data:`~jacchain.solvers.limits.MAX_GENERALIZED_LAYERS` layers (1,000)
+    with int64 tables, :data:`~jacchain.solvers.limits.MAX_GENERALIZED_LAYERS_PYTHON_INTS`
+    (200) with Python ints; longer chains raise MethodError before any work.
+
     References
     ----------
     U. Naumann, "Optimization of generalized dense Jacobian chain products without memory
@@ -168,62 +274,127 @@ def generalized_table(
     memory_limit = _check_memory_limit(memory_limit)
     table = layer_table(chain)
     k = len(chain)
-    d_int = table.dims
-    dmax = max(d_int)
-    accumulate = []
-    for layer in range(k):
-        if not table.matrix_free[layer]:
-            accumulate.append(0)
-            continue
-        tangent = d_int[layer] * table.tangent[layer]
-        adjoint = d_int[layer + 1] * table.adjoint[layer]
-        allowed = _fits(memory_limit, table.tape[layer])
-        accumulate.append(min(tangent, adjoint) if allowed else tangent)
-    bound = (
-        sum(accumulate)
-        + max(k - 1, 1) * dmax**3
-        + dmax * (table.prefix_tangent[-1] + table.prefix_adjoint[-1])
+    accumulate = accumulation_costs(table, memory_limit)
+    bound = _value_bound(table, accumulate)
+    safe = bound < _INT64_LIMIT
+    check_length(
+        "generalized DP",
+        k,
+        generalized_limit(safe),
+        safe,
+        "use 'windowed' (the exact DP within windows, then over the windows; what 'auto' "
+        "uses past this limit) or 'forward' / 'reverse'",
     )
+    return fill_table(table, accumulate, memory_limit, sweeps)
+
+
+def fill_table(
+    table: LayerTable,
+    accumulate: list[int],
+    memory_limit: int | None = None,
+    sweeps: bool = True,
+    bounds: list[int] | None = None,
+) -> GeneralizedTable:
+    """Fill the generalized DP of a table of layers; within windows only, given ``bounds``.
+
+    Parameters
+    ----------
+    table : LayerTable
+        The layers' costs (:func:`jacchain.cost.layer_table`).
+    accumulate : list of int
+        The cost of accumulating each layer on its own (:func:`accumulation_costs`).
+    memory_limit : int, optional
+        Largest tape an adjoint sweep may record.
+    sweeps : bool
+        With False, only accumulations and products.
+    bounds : list of int, optional
+        Cut points ``0 = b_0 < b_1 < ... < b_m = k``: then only segments within a window
+        ``b_{j-1}+1 .. b_j`` are solved (the others cost "infinity").
+
+    Returns
+    -------
+    GeneralizedTable
+
+    Notes
+    -----
+    Level n (segment length) is solved for every start and split at once, as in
+    :func:`jacchain.solvers.dp.dp_table`. With windows the levels stop at the longest
+    window's length L: O(k L^2) time and O(k L) memory, with no limit on k. No limit is
+    checked here (:func:`generalized_table` checks it).
+
+    Examples
+    --------
+    >>> from jacchain import Chain, Layer
+    >>> from jacchain.cost import layer_table
+    >>> chain = Chain([Layer(3, 3, "matrix-free", edges=29),
+    ...                Layer(3, 1, "matrix-free", edges=14),
+    ...                Layer(1, 2, "matrix-free", edges=7)])
+    >>> t = layer_table(chain)
+    >>> windows = fill_table(t, accumulation_costs(t, None), bounds=[0, 2, 3])
+    >>> windows.segment_cost(1, 2), windows.steps(1, 2).tolist()
+    (43, [[4, 2, 2, 2], [2, 1, 1, 2]])
+    """
+    k = len(table.dims) - 1
+    window = None
+    length = k
+    if bounds is not None:
+        cuts = np.asarray(bounds, dtype=np.int64)
+        window = np.repeat(np.arange(cuts.size - 1), np.diff(cuts))
+        length = int(np.diff(cuts).max())
+    return _fill(table, memory_limit, sweeps, accumulate, length, window)
+
+
+def _fill(
+    table: LayerTable,
+    memory_limit: int | None,
+    sweeps: bool,
+    accumulate: list[int],
+    length: int,
+    window: np.ndarray | None,
+) -> GeneralizedTable:
+    """Fill the tables for segments of up to ``length`` layers (within one ``window`` each)."""
+    k = len(table.dims) - 1
+    bound = _value_bound(table, accumulate)
     safe = bound < _INT64_LIMIT
     dtype = np.int64 if safe else object
-    infinity = 2**62 if safe else bound + 1
+    infinity = _INT64_LIMIT if safe else bound + 1
 
     def exact(values) -> np.ndarray:
         return exact_array(np.array(values, dtype=object), safe)
 
-    d = exact(d_int)
+    d = exact(table.dims)
     prefix_t, prefix_a = exact(table.prefix_tangent), exact(table.prefix_adjoint)
-    prefix_tape = np.array(table.prefix_tape, dtype=object)
     prefix_nnz = exact(table.prefix_nnz)
+    prefix_tape = exact_array(
+        np.array(table.prefix_tape, dtype=object), table.prefix_tape[-1] < _INT64_LIMIT
+    )
     counts = [
         np.array(getattr(table, name), dtype=np.int64)
         for name in ("prefix_diagonal", "prefix_sparse", "prefix_dense")
     ]
     structured = bool(np.any(table.kind_code < DENSE))
-    tape_ok = (
-        None
-        if memory_limit is None
-        else (np.subtract.outer(prefix_tape, prefix_tape) <= memory_limit)
-    )
-    by_start = np.zeros((k, k + 1), dtype=dtype)
-    by_end = np.zeros((k, k + 1), dtype=dtype)
-    by_start[:, 1] = exact(accumulate)
-    by_end[:, k - 1] = by_start[:, 1]
-    h_d, h_t, h_a = _hankel(d, k), _hankel(prefix_t, k), _hankel(prefix_a, k)
-    h_nnz = _hankel(prefix_nnz, k)
-    h_counts = [_hankel(c, k) for c in counts]
-    for n in range(2, k + 1):
-        width = k - n + 1
+    by_start = np.zeros((k, length + 1), dtype=dtype)
+    by_end = np.zeros((k, length + 1), dtype=dtype)
+    choices = np.zeros((k, length + 1), dtype=np.int32)
+    # by_end[e, length - n]: the segment of n layers ending with layer e + 1 (so that the
+    # upper parts of one level's splits are one increasing slice, like the lower parts).
+    by_start[:, 1] = by_end[:, length - 1] = exact(accumulate)
+    width = max(length - 1, 1)
+    h_d, h_t, h_a = _hankel(d, k, width), _hankel(prefix_t, k, width), _hankel(prefix_a, k, width)
+    h_nnz, h_tape = _hankel(prefix_nnz, k, width), _hankel(prefix_tape, k, width)
+    h_counts = [_hankel(c, k, width) for c in counts]
+    for n in range(2, length + 1):
+        starts = k - n + 1
         rows_per_block = max(1, _BLOCK // (n - 1))
-        for first in range(0, width, rows_per_block):
-            last = min(width, first + rows_per_block)
+        for first in range(0, starts, rows_per_block):
+            last = min(starts, first + rows_per_block)
             rows = slice(first, last)
             ends = slice(first + n, last + n)
             cols = d[rows, None]
             out_rows = d[ends, None]
             inner = h_d[rows, : n - 1]
             lower = by_start[rows, 1:n]
-            upper = by_end[first + n - 1 : last + n - 1, k - n + 1 : k]
+            upper = by_end[first + n - 1 : last + n - 1, length - n + 1 : length]
             if structured:
                 lo_counts = [
                     h[rows, : n - 1] - c[rows, None] for h, c in zip(h_counts, counts, strict=True)
@@ -231,12 +402,16 @@ def generalized_table(
                 up_counts = [
                     c[ends, None] - h[rows, : n - 1] for h, c in zip(h_counts, counts, strict=True)
                 ]
-                lo_code = _structure_codes(*lo_counts)
-                up_code = _structure_codes(*up_counts)
                 lo_nnz = h_nnz[rows, : n - 1] - prefix_nnz[rows, None]
                 up_nnz = prefix_nnz[ends, None] - h_nnz[rows, : n - 1]
                 product = _structured_products(
-                    up_code, up_nnz, lo_code, lo_nnz, out_rows, inner, cols
+                    _structure_codes(*up_counts),
+                    up_nnz,
+                    _structure_codes(*lo_counts),
+                    lo_nnz,
+                    out_rows,
+                    inner,
+                    cols,
                 )
                 segment_dense = (
                     (counts[2][ends] - counts[2][rows] > 0)
@@ -245,25 +420,46 @@ def generalized_table(
             else:
                 product = out_rows * inner * cols
                 segment_dense = None
-            best = lower + upper + product
+            products = lower + upper + product
             if sweeps:
                 tangent = lower + cols * (prefix_t[ends, None] - h_t[rows, : n - 1])
                 adjoint = upper + out_rows * (h_a[rows, : n - 1] - prefix_a[rows, None])
-                allowed = segment_dense
-                if tape_ok is not None:
-                    starts = np.arange(first, last)[:, None]
-                    fits = tape_ok[starts + np.arange(1, n)[None, :], starts]
+                if memory_limit is not None:
+                    fits = h_tape[rows, : n - 1] - prefix_tape[rows, None] <= memory_limit
                     adjoint = np.where(fits, adjoint, infinity)
-                if allowed is not None:
-                    tangent = np.where(allowed, tangent, infinity)
-                    adjoint = np.where(allowed, adjoint, infinity)
-                best = np.minimum(best, np.minimum(tangent, adjoint))
-            values = best.min(axis=1)
+                if segment_dense is not None:
+                    tangent = np.where(segment_dense, tangent, infinity)
+                    adjoint = np.where(segment_dense, adjoint, infinity)
+                values, best = _first_minimum([products, tangent, adjoint])
+            else:
+                values, best = _first_minimum([products])
+            if window is not None:
+                values[window[rows] != window[first + n - 1 : last + n - 1]] = infinity
             by_start[rows, n] = values
-            by_end[first + n - 1 : last + n - 1, k - n] = values
-    return GeneralizedTable(
-        int(by_start[0, k]), chain, table, memory_limit, sweeps, by_start, by_end
-    )
+            by_end[first + n - 1 : last + n - 1, length - n] = values
+            choices[rows, n] = best
+    return GeneralizedTable(table, memory_limit, sweeps, length, by_start, choices)
+
+
+def _first_minimum(kinds: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Row minima over several candidate blocks, and where the first one is.
+
+    The position is ``kind * width + column`` of the first minimum in kind-major order:
+    ties go to the earlier kind, then to the smaller column.
+    """
+    rows = np.arange(kinds[0].shape[0])
+    width = kinds[0].shape[1]
+    values, best = None, None
+    for number, block in enumerate(kinds):
+        column = block.argmin(axis=1)
+        value = block[rows, column]
+        if values is None:
+            values, best = value, column
+            continue
+        better = value < values
+        values = np.where(better, value, values)
+        best = np.where(better, number * width + column, best)
+    return values, best
 
 
 def _structured_products(up_code, up_nnz, lo_code, lo_nnz, rows, inner, cols):
@@ -320,27 +516,7 @@ def generalized_steps(chain: Chain, memory_limit: int | None = None, sweeps: boo
     >>> generalized_steps(chain).tolist()
     [[4, 2, 2, 2], [2, 1, 1, 2], [3, 3, 3, 3], [0, 1, 2, 3]]
     """
-    result = generalized_table(chain, memory_limit, sweeps)
-    k = len(chain)
-    matrix_free = result.table.matrix_free
-    rows: list[tuple[int, int, int, int]] = []
-    stack: list[tuple[int, int, int, int]] = [(1, k, -1, 0)]
-    while stack:
-        lo, hi, op, split = stack.pop()
-        if op >= 0:
-            rows.append((op, lo, split, hi))
-            continue
-        if lo == hi:
-            if matrix_free[lo - 1]:
-                rows.append((int(result.accumulation(lo)), lo, lo, lo))
-            continue
-        operation, split = result.choice(lo, hi)
-        stack.append((lo, hi, int(operation), split))
-        if operation != Operation.TANGENT:
-            stack.append((split + 1, hi, -1, 0))
-        if operation != Operation.ADJOINT:
-            stack.append((lo, split, -1, 0))
-    return np.array(rows, dtype=np.int64).reshape(-1, 4)
+    return generalized_table(chain, memory_limit, sweeps).steps(1, len(chain))
 
 
 def require_dense(name: str, chain: Chain) -> None:
