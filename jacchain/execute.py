@@ -15,16 +15,17 @@ their input and a cache of plans (:func:`cached_plan`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import numbers
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .chain import Chain, Layer
 from .cost import DENSE, DIAGONAL, IDENTITY, SPARSE
-from .errors import LayerError, ShapeError
+from .errors import JacChainError, LayerError, NonFiniteError, ShapeError
 from .operations import Operation
 from .plan import Plan, plan
 
@@ -39,6 +40,11 @@ __all__ = [
     "check_callables",
     "check_vector_shape",
     "layer_name",
+    "check_dtype",
+    "check_finite_input",
+    "check_finite_jacobian",
+    "layer_errors",
+    "guarded",
 ]
 
 _KIND_CODE = {"identity": IDENTITY, "diagonal": DIAGONAL, "sparse": SPARSE, "dense": DENSE}
@@ -340,14 +346,19 @@ def calibrated_layer(
 
 
 def layer_name(layer: Any) -> str:
-    """A short name for messages: the function's or the class's name.
+    """A short name for messages: a jacchain module's repr, else the function's or class's name.
 
     Examples
     --------
     >>> import numpy as np
-    >>> layer_name(np.tanh), layer_name(3)
-    ('tanh', 'int')
+    >>> from jacchain.layers import Dense
+    >>> layer_name(np.tanh), layer_name(3), layer_name(Dense(np.ones((2, 3))))
+    ('tanh', 'int', 'Dense(3 -> 2)')
     """
+    from .layers import Module
+
+    if isinstance(layer, Module):
+        return repr(layer)
     name = getattr(layer, "__name__", None)
     return name if isinstance(name, str) else type(layer).__name__
 
@@ -408,3 +419,146 @@ def check_vector_shape(shape: Sequence[int], number: int | None = None, size: in
     if size is not None and shape[0] != size:
         raise ShapeError(f"{what} must have size {size}, got shape {shape}")
     return int(shape[0])
+
+
+def check_dtype(
+    ok: bool, dtype: Any, number: int | None = None, expected: str = "real numbers"
+) -> None:
+    """Check that an input (``number`` None) or layer ``number``'s output holds ``expected``.
+
+    ``ok`` is the front end's verdict on ``dtype`` (its array library tells). Complex
+    values are refused everywhere: the Jacobian of a function of complex variables is a
+    complex matrix only for holomorphic functions, which jacchain cannot tell apart.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_dtype(True, np.float64)
+    >>> check_dtype(False, np.dtype("complex128"), 2)
+    Traceback (most recent call last):
+    ...
+    jacchain.errors.ShapeError: layer 2's output must hold real numbers, got dtype complex128
+    """
+    if not ok:
+        what = "x" if number is None else f"layer {number}'s output"
+        raise ShapeError(f"{what} must hold {expected}, got dtype {dtype}")
+
+
+def check_finite_input(finite: bool) -> None:
+    """Refuse a point ``x`` holding NaN or infinite entries (``finite``: the front end's check).
+
+    Examples
+    --------
+    >>> check_finite_input(False)
+    Traceback (most recent call last):
+    ...
+    jacchain.errors.NonFiniteError: x has NaN or infinite entries: the Jacobian is not defined there
+    """
+    if not finite:
+        raise NonFiniteError("x has NaN or infinite entries: the Jacobian is not defined there")
+
+
+def check_finite_jacobian(
+    J: Any,
+    all_finite: Callable[[Any], bool],
+    layers: Sequence[Any],
+    matrices: Sequence[Any],
+    outputs: Sequence[Any],
+) -> Any:
+    """Return ``J``, or raise :class:`NonFiniteError` naming the first layer at fault.
+
+    A layer that returns NaN or infinite values at a finite input is at fault even when
+    its derivative is finite (``log`` at -1): the function is not defined there.
+
+    Parameters
+    ----------
+    J : array
+        The computed Jacobian.
+    all_finite : callable
+        ``all_finite(array) -> bool`` in the front end's array library.
+    layers : sequence
+        The model's layers (for their names).
+    matrices : sequence
+        Each layer's explicit Jacobian (a matrix or a diagonal), or None where it has none.
+    outputs : sequence
+        Each layer's output in the forward pass.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> finite = lambda a: bool(np.isfinite(a).all())
+    >>> J = np.array([[np.inf]])
+    >>> check_finite_jacobian(J, finite, [np.exp], [J[0]], [np.array([np.inf])])
+    Traceback (most recent call last):
+    ...
+    jacchain.errors.NonFiniteError: layer 1 (exp)'s Jacobian at its input has NaN or infinite entries
+    """
+    if all_finite(J) and all(all_finite(y) for y in outputs):
+        return J
+    for number, (layer, matrix, y) in enumerate(zip(layers, matrices, outputs, strict=True), 1):
+        name = f"layer {number} ({layer_name(layer)})"
+        if matrix is not None and not all_finite(matrix):
+            raise NonFiniteError(f"{name}'s Jacobian at its input has NaN or infinite entries")
+        if not all_finite(y):
+            raise NonFiniteError(
+                f"{name} returned NaN or infinite values: neither it nor its Jacobian is "
+                "defined there"
+            )
+    raise NonFiniteError(
+        "the Jacobian has NaN or infinite entries: a matrix-free layer's products are not "
+        "finite, or a product along the plan overflowed"
+    )
+
+
+_FOREIGN_ERRORS = (RuntimeError, TypeError, ValueError, ArithmeticError, IndexError, KeyError)
+
+
+@contextlib.contextmanager
+def layer_errors(
+    number: int, layer: Any, action: str, keep: tuple[type[BaseException], ...] = ()
+) -> Iterator[None]:
+    """Turn a foreign error raised by ``layer`` while doing ``action`` into a :class:`LayerError`.
+
+    RuntimeError, TypeError, ValueError, ArithmeticError, IndexError and KeyError (an
+    array library's complaints, a layer's own NotImplementedError) become a LayerError
+    naming the layer and keeping the original message; jacchain's own errors and errors
+    of the types in ``keep`` (e.g. running out of memory) pass unchanged.
+
+    Examples
+    --------
+    >>> with layer_errors(2, abs, "its tangent sweep"):
+    ...     raise RuntimeError("no forward-mode rule")
+    Traceback (most recent call last):
+    ...
+    jacchain.errors.LayerError: layer 2 (abs) failed in its tangent sweep: RuntimeError: no forward-mode rule
+    """
+    try:
+        yield
+    except (JacChainError, *keep):
+        raise
+    except _FOREIGN_ERRORS as err:
+        raise LayerError(
+            f"layer {number} ({layer_name(layer)}) failed in {action}: {type(err).__name__}: {err}"
+        ) from err
+
+
+def guarded(
+    number: int,
+    layer: Any,
+    action: str,
+    function: Callable[[Any], Any],
+    keep: tuple[type[BaseException], ...] = (),
+) -> Callable[[Any], Any]:
+    """``function`` with its foreign errors turned into a LayerError (see :func:`layer_errors`).
+
+    Examples
+    --------
+    >>> guarded(1, abs, "its adjoint sweep", lambda rows: 2 * rows)(3)
+    6
+    """
+
+    def run(block: Any) -> Any:
+        with layer_errors(number, layer, action, keep):
+            return function(block)
+
+    return run

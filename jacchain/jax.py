@@ -18,16 +18,21 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .chain import Chain, Layer
-from .errors import ShapeError
+from .errors import JacChainError, ShapeError
 from .execute import (
     Linearization,
     best_time,
     cached_plan,
     calibrated_layer,
     check_callables,
+    check_dtype,
+    check_finite_input,
+    check_finite_jacobian,
     check_vector_shape,
     describe,
     execute,
+    guarded,
+    layer_errors,
     layer_name,
     sweeps_needed,
 )
@@ -206,6 +211,7 @@ class JacobianFunction:
         memory_limit: int | None = None,
     ) -> None:
         self.layers = tuple(check_callables(layers, "JAX-callable function"))
+        cached_plan((Layer(1, 1),), method, memory_limit)  # a bad method or limit fails here
         self.method = method
         self.calibrate = bool(calibrate)
         self.memory_limit = memory_limit
@@ -226,20 +232,14 @@ class JacobianFunction:
             spec = jax.ShapeDtypeStruct(shape, dtype)
             described = []
             for number, layer in enumerate(self.layers, 1):
-                jaxpr = _trace(layer, number, spec)
-                out = jaxpr.out_avals
-                if len(out) != 1:
-                    raise ShapeError(
-                        f"layer {number} ({layer_name(layer)}) must return one 1-D array, "
-                        f"got {len(out)} outputs"
-                    )
-                n_out = check_vector_shape(out[0].shape, number)
+                jaxpr, out = _trace(layer, number, spec)
+                n_out = _output_size(number, layer, out)
                 kind = layer_kind(jaxpr)
                 if kind == "matrix-free" and self.calibrate:
                     described.append(_calibrated(layer, spec, n_out))
                 else:
                     described.append(describe(size, n_out, kind))
-                spec, size = jax.ShapeDtypeStruct((n_out,), out[0].dtype), n_out
+                spec, size = out, n_out
             self._chains[key] = Chain(described)
         return self._chains[key]
 
@@ -259,18 +259,69 @@ class JacobianFunction:
     def __call__(self, x: Any) -> Any:
         import jax.numpy as jnp
 
-        if not hasattr(x, "shape") or not hasattr(x, "dtype"):
-            x = jnp.asarray(x)
-        x = jnp.asarray(x, dtype=_float_dtype(x.dtype))
+        x = _input(x)
         p = self.plan(x)
-        linearized = []
-        for layer, described, needs in zip(
-            self.layers, p.chain.layers, sweeps_needed(p), strict=True
+        linearized, outputs = [], []
+        for number, (layer, described, needs) in enumerate(
+            zip(self.layers, p.chain.layers, sweeps_needed(p), strict=True), 1
         ):
-            lin, x = _linearize(layer, described, needs, x)
+            lin, x = _linearize(number, layer, described, needs, x)
             linearized.append(lin)
+            outputs.append(x)
         dtype = x.dtype
-        return execute(p, linearized, lambda n: jnp.eye(n, dtype=dtype))
+        J = execute(p, linearized, lambda n: jnp.eye(n, dtype=dtype))
+        if _concrete(J):
+            matrices = [lin.matrix for lin in linearized]
+            check_finite_jacobian(J, _all_finite, self.layers, matrices, outputs)
+        return J
+
+
+def _concrete(array: Any) -> bool:
+    """Whether ``array`` holds values (not a tracer of jit, vmap, grad, ...)."""
+    import jax
+
+    return not isinstance(array, jax.core.Tracer)
+
+
+def _all_finite(array: Any) -> bool:
+    import jax.numpy as jnp
+
+    return bool(jnp.isfinite(array).all())
+
+
+def _input(x: Any) -> Any:
+    """``x`` as a 1-D real JAX array in the dtype JAX computes in; finite when concrete."""
+    import jax
+    import jax.numpy as jnp
+
+    if not isinstance(x, jax.Array):
+        try:
+            x = jnp.asarray(x)
+        except (TypeError, ValueError) as err:
+            raise ShapeError(f"x must be a 1-D array of real numbers: {err}") from None
+    real = x.dtype == bool or (
+        jnp.issubdtype(x.dtype, jnp.number) and not jnp.issubdtype(x.dtype, jnp.complexfloating)
+    )
+    check_dtype(real, x.dtype)
+    check_vector_shape(tuple(x.shape))
+    x = jnp.asarray(x, dtype=_float_dtype(x.dtype))
+    if _concrete(x):
+        check_finite_input(_all_finite(x))
+    return x
+
+
+def _output_size(number: int, layer: Any, out: Any) -> int:
+    """The size of layer ``number``'s output (its shape and dtype), checked: one 1-D float array."""
+    import jax
+    import jax.numpy as jnp
+
+    if not isinstance(out, jax.ShapeDtypeStruct):
+        count = len(out) if isinstance(out, (tuple, list)) else None
+        got = f"{count} outputs" if count is not None else f"a {type(out).__name__}"
+        raise ShapeError(f"layer {number} ({layer_name(layer)}) must return one 1-D array, got {got}")
+    n_out = check_vector_shape(out.shape, number)
+    check_dtype(jnp.issubdtype(out.dtype, jnp.floating), out.dtype, number, "floating-point numbers")
+    return n_out
 
 
 def _float_dtype(dtype: Any) -> Any:
@@ -284,12 +335,15 @@ def _float_dtype(dtype: Any) -> Any:
     return dtype
 
 
-def _trace(layer: Callable[[Any], Any], number: int, spec: Any) -> Any:
+def _trace(layer: Callable[[Any], Any], number: int, spec: Any) -> tuple[Any, Any]:
+    """The layer's jaxpr and its output's shape and dtype, at the input ``spec``."""
     import jax
 
     try:
-        return jax.make_jaxpr(layer)(spec)
-    except (TypeError, ValueError) as err:
+        return jax.make_jaxpr(layer, return_shape=True)(spec)
+    except JacChainError:
+        raise
+    except (TypeError, ValueError, IndexError) as err:
         what = "x" if number == 1 else f"the output of layer {number - 1}"
         raise ShapeError(
             f"layer {number} ({layer_name(layer)}) cannot take {what}, a vector of shape "
@@ -298,9 +352,20 @@ def _trace(layer: Callable[[Any], Any], number: int, spec: Any) -> Any:
 
 
 def _linearize(
-    layer: Callable[[Any], Any], described: Layer, needs: set[str], x: Any
+    number: int, layer: Callable[[Any], Any], described: Layer, needs: set[str], x: Any
 ) -> tuple[Linearization, Any]:
-    """Run ``layer`` forward at ``x`` and linearize it as the plan needs; return (lin, output)."""
+    """Run ``layer`` forward at ``x`` and linearize it as the plan needs; return (lin, output).
+
+    Foreign errors (e.g. forward mode through a ``jax.custom_vjp`` function) become a
+    LayerError naming layer ``number``.
+    """
+    with layer_errors(number, layer, "its linearization"):
+        return _linearized(number, layer, described, needs, x)
+
+
+def _linearized(
+    number: int, layer: Callable[[Any], Any], described: Layer, needs: set[str], x: Any
+) -> tuple[Linearization, Any]:
     import jax
     import jax.numpy as jnp
 
@@ -315,17 +380,15 @@ def _linearize(
         y, pullback = jax.vjp(layer, x)
         out_dtype = y.dtype
         pull_rows = jax.vmap(lambda row: pullback(row)[0])
-
-        def adjoint(rows: Any) -> Any:
-            return pull_rows(rows.astype(out_dtype))
-
+        adjoint = guarded(
+            number, layer, "its adjoint sweep", lambda rows: pull_rows(rows.astype(out_dtype))
+        )
     if "tangent" in needs:
         y, pushforward = jax.linearize(layer, x)
         push_columns = jax.vmap(pushforward, in_axes=1, out_axes=1)
-
-        def tangent(columns: Any) -> Any:
-            return push_columns(columns.astype(x.dtype))
-
+        tangent = guarded(
+            number, layer, "its tangent sweep", lambda columns: push_columns(columns.astype(x.dtype))
+        )
     if y is None:
         y = layer(x)
     return Linearization("matrix-free", size, tangent=tangent, adjoint=adjoint), y
@@ -425,10 +488,18 @@ def jacobian(
     Raises
     ------
     LayerError
-        If a layer is not callable.
+        If a layer is not callable; at the call, if a layer fails while it is
+        differentiated (e.g. forward mode through a ``jax.custom_vjp`` function; the
+        message names the layer and keeps JAX's).
+    MethodError
+        For an unknown method or a bad ``memory_limit``.
     ShapeError
-        At the call: if ``x`` is not 1-D, a layer cannot take its input (e.g. a size
-        mismatch with the layer before), or returns anything but one 1-D array.
+        At the call: if ``x`` is not a 1-D array of real numbers, a layer cannot take its
+        input (e.g. a size mismatch with the layer before), or returns anything but one
+        1-D array of floating-point numbers.
+    NonFiniteError
+        At a call with concrete values: if ``x`` or the computed Jacobian holds NaN or
+        infinite entries (the message names the first layer at fault).
 
     Notes
     -----
@@ -436,6 +507,13 @@ def jacobian(
     function (read from its jaxpr) costs n per direction, and any other layer costs
     ``n_in * n_out`` per direction, like a dense matrix of its shape. Products of the
     Jacobians of consecutive elementwise layers stay diagonal.
+
+    ``x`` may be any array-like of real numbers; integers and booleans are converted to
+    JAX's default float dtype (float64 with ``jax_enable_x64``, else float32), and
+    complex values are refused. NaN and infinite values are refused when the call sees
+    concrete values. Under ``jax.jit``, ``jax.vmap`` or ``jax.grad`` the values are
+    tracers and cannot be checked: NaN propagates into the Jacobian, as in
+    ``jax.jacobian``.
 
     Examples
     --------

@@ -46,16 +46,77 @@ __all__ = [
     "LayerNorm",
     "Function",
     "MatrixFreeOperator",
+    "check_implemented",
+    "missing_methods",
 ]
 
 
-def _vector(value: Any, what: str) -> np.ndarray:
-    array = np.asarray(value)
+def _real_array(value: Any, what: str) -> np.ndarray:
+    """``value`` as an array of real numbers, integers and booleans promoted to float64."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise ShapeError(f"{what} is not an array of real numbers: {err}") from None
     if array.dtype.kind not in "biuf":
         raise ShapeError(f"{what} must hold real numbers, got dtype {array.dtype}")
+    return array.astype(np.float64) if array.dtype.kind in "biu" else array
+
+
+def _vector(value: Any, what: str) -> np.ndarray:
+    array = _real_array(value, what)
     if array.ndim != 1:
         raise ShapeError(f"{what} must be a 1-D vector, got shape {array.shape}")
     return array
+
+
+def _block(value: Any, what: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A derivative a user's callable returned, checked to be real and of ``shape``."""
+    array = _real_array(value, what)
+    if array.shape != shape:
+        raise ShapeError(f"{what} returned shape {array.shape}, expected {shape}")
+    return array
+
+
+def _abstract(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a method every concrete layer must override (see :func:`check_implemented`)."""
+    method.__jacchain_abstract__ = True  # type: ignore[attr-defined]
+    return method
+
+
+def missing_methods(layer: Any) -> list[str]:
+    """The methods a layer's class should define but does not (inherited abstract ones).
+
+    Examples
+    --------
+    >>> missing_methods(Module()), missing_methods(Tanh())
+    (['__call__', 'chain_layer', 'operator'], [])
+    """
+    cls = type(layer)
+    return [
+        name
+        for name in dir(cls)
+        if getattr(getattr(cls, name, None), "__jacchain_abstract__", False)
+    ]
+
+
+def check_implemented(layer: Any, number: int | None = None) -> None:
+    """Raise a :class:`LayerError` naming the class and the methods it does not implement.
+
+    Examples
+    --------
+    >>> check_implemented(Module(), 2)
+    Traceback (most recent call last):
+    ...
+    jacchain.errors.LayerError: layer 2 (Module) does not implement __call__, chain_layer, operator: a jacchain.layers.Module subclass must define __call__, chain_layer and operator (Elementwise subclasses: function and derivative)
+    """
+    missing = missing_methods(layer)
+    if missing:
+        where = "" if number is None else f"layer {number} "
+        raise LayerError(
+            f"{where}({type(layer).__name__}) does not implement {', '.join(missing)}: a "
+            "jacchain.layers.Module subclass must define __call__, chain_layer and operator "
+            "(Elementwise subclasses: function and derivative)"
+        )
 
 
 class MatrixFreeOperator:
@@ -90,14 +151,17 @@ class Module:
 
     Subclasses implement ``__call__``, :meth:`chain_layer` and :meth:`operator`, set
     ``n_in`` when they take one input size only, and override :meth:`output_size` when
-    their output size differs from their input size.
+    their output size differs from their input size. A subclass missing one of the three
+    is refused with a :class:`~jacchain.LayerError` (:func:`check_implemented`) when a
+    :class:`~jacchain.Sequential` is built of it, or when the method is called.
     """
 
     n_in: int | None = None
     """The input size the layer requires, or None if it takes any size."""
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @_abstract
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        check_implemented(self)
 
     def output_size(self, n_in: int) -> int:
         """The output size for inputs of size ``n_in`` (ShapeError if it takes no such input)."""
@@ -105,13 +169,15 @@ class Module:
             raise ShapeError(f"{self!r} takes inputs of size {self.n_in}, not {n_in}")
         return n_in
 
-    def chain_layer(self, n_in: int) -> Layer:  # pragma: no cover - abstract
+    @_abstract
+    def chain_layer(self, n_in: int) -> Layer:
         """The chain :class:`~jacchain.Layer` (kind and costs) for inputs of size ``n_in``."""
-        raise NotImplementedError
+        check_implemented(self)
 
-    def operator(self, x: np.ndarray, y: np.ndarray) -> Any:  # pragma: no cover - abstract
+    @_abstract
+    def operator(self, x: np.ndarray, y: np.ndarray) -> Any:
         """The Jacobian at ``x`` (with ``y = self(x)``), in the form :func:`jacchain.evaluate` takes."""
-        raise NotImplementedError
+        check_implemented(self)
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
         """The Jacobian at ``x`` as a dense ``(n_out, n_in)`` array (for checks and small layers).
@@ -150,6 +216,7 @@ class Dense(Module):
             raise ShapeError(
                 f"Dense needs a non-empty 2-D real matrix W, got shape {W.shape} of dtype {W.dtype}"
             )
+        W = _real_array(W, "Dense's W")  # integers and booleans promoted to float64
         if b is not None:
             b = _vector(b, "Dense's b")
             if b.shape != (W.shape[0],):
@@ -187,11 +254,13 @@ class Elementwise(Module):
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.function(np.asarray(x))
 
-    def function(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @_abstract
+    def function(self, x: np.ndarray) -> np.ndarray:
+        check_implemented(self)
 
-    def derivative(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
+    @_abstract
+    def derivative(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        check_implemented(self)
 
     def chain_layer(self, n_in: int) -> Layer:
         return Layer(n_in, n_in, "diagonal")
@@ -430,28 +499,26 @@ class Function(Module):
         return Layer(self.n_in, self.n_out, "matrix-free", jvp_cost=jvp_cost, vjp_cost=vjp_cost)
 
     def operator(self, x: np.ndarray, y: np.ndarray) -> Any:
+        n_in, n_out = self.n_in, self.n_out
         if self._jacobian is not None:
-            J = np.asarray(self._jacobian(x))
-            if J.shape != (self.n_out, self.n_in):
-                raise ShapeError(
-                    f"{self!r}'s jacobian returned shape {J.shape}, expected "
-                    f"{(self.n_out, self.n_in)}"
-                )
-            return J
+            return _block(self._jacobian(x), f"{self!r}'s jacobian", (n_out, n_in))
         formed: list[np.ndarray] = []  # the Jacobian, if a missing product needs it
+
+        def jvp(V: np.ndarray) -> np.ndarray:
+            return _block(self.jvp(x, V), f"{self!r}'s jvp", (n_out, V.shape[1]))
+
+        def vjp(U: np.ndarray) -> np.ndarray:
+            return _block(self.vjp(x, U), f"{self!r}'s vjp", (n_in, U.shape[1]))
 
         def jacobian() -> np.ndarray:
             if not formed:
-                if self.jvp is not None:
-                    formed.append(np.asarray(self.jvp(x, np.eye(self.n_in))))
-                else:
-                    formed.append(np.asarray(self.vjp(x, np.eye(self.n_out))).T)
+                formed.append(jvp(np.eye(n_in)) if self.jvp is not None else vjp(np.eye(n_out)).T)
             return formed[0]
 
         def matmat(V: np.ndarray) -> np.ndarray:
-            return self.jvp(x, V) if self.jvp is not None else jacobian() @ V
+            return jvp(V) if self.jvp is not None else jacobian() @ V
 
         def rmatmat(U: np.ndarray) -> np.ndarray:
-            return self.vjp(x, U) if self.vjp is not None else jacobian().T @ U
+            return vjp(U) if self.vjp is not None else jacobian().T @ U
 
-        return MatrixFreeOperator((self.n_out, self.n_in), matmat, rmatmat)
+        return MatrixFreeOperator((n_out, n_in), matmat, rmatmat)

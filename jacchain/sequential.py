@@ -9,8 +9,17 @@ import numpy as np
 
 from .chain import Chain
 from .errors import LayerError, ShapeError
-from .execute import cached_plan, check_callables, check_vector_shape, layer_name
-from .layers import Module
+from .execute import (
+    cached_plan,
+    check_callables,
+    check_dtype,
+    check_finite_input,
+    check_finite_jacobian,
+    check_vector_shape,
+    layer_errors,
+    layer_name,
+)
+from .layers import MatrixFreeOperator, Module, check_implemented
 from .plan import Plan
 
 __all__ = ["Sequential", "jacobian"]
@@ -28,7 +37,8 @@ class Sequential:
     Raises
     ------
     LayerError
-        If a layer is not callable, or is a plain function rather than a module.
+        If a layer is not callable, is a plain function rather than a module, or is a
+        module that does not implement ``__call__``, ``chain_layer`` and ``operator``.
     ShapeError
         If a layer's input size does not match the previous layer's output size (checked
         here for layers of fixed size, at the call for the others).
@@ -54,6 +64,7 @@ class Sequential:
                     "jacobian=... or jvp=.../vjp=...), or use jacchain.jax / jacchain.torch "
                     "for functions those libraries differentiate"
                 )
+            check_implemented(layer, number)
         self.layers: tuple[Module, ...] = tuple(layers)
         self.sizes(None)
 
@@ -111,7 +122,9 @@ class Sequential:
         sizes = self.sizes(x.size)
         values = [x]
         for number, (layer, size) in enumerate(zip(self.layers, sizes[1:], strict=True), 1):
-            y = np.asarray(layer(values[-1]))
+            with layer_errors(number, layer, "its forward pass"):
+                y = np.asarray(layer(values[-1]))
+            check_dtype(y.dtype.kind in "biuf", y.dtype, number)
             check_vector_shape(y.shape, number, size)
             values.append(y)
         return values
@@ -133,14 +146,39 @@ class Sequential:
 
 
 def _input(x: Any) -> np.ndarray:
+    """``x`` as a finite 1-D array of real numbers, integers and booleans promoted to float64."""
     try:
         array = np.asarray(x)
     except (TypeError, ValueError) as err:
         raise ShapeError(f"x must be a 1-D array of real numbers: {err}") from None
-    if array.dtype.kind not in "biuf":
-        raise ShapeError(f"x must hold real numbers, got dtype {array.dtype}")
+    check_dtype(array.dtype.kind in "biuf", array.dtype)
     check_vector_shape(array.shape)
+    if array.dtype.kind in "biu":
+        return array.astype(np.float64)
+    check_finite_input(_all_finite(array))
     return array
+
+
+def _all_finite(array: Any) -> bool:
+    return bool(np.isfinite(array).all())
+
+
+def _operator(number: int, layer: Module, x: np.ndarray, y: np.ndarray) -> Any:
+    """Layer ``number``'s operator at ``x``; a matrix-free one's products guarded (LayerError)."""
+    with layer_errors(number, layer, "its linearization"):
+        op = layer.operator(x, y)
+    if not (callable(getattr(op, "matmat", None)) and callable(getattr(op, "rmatmat", None))):
+        return op
+
+    def guarded(product: str) -> Any:
+        def run(block: np.ndarray) -> Any:
+            with layer_errors(number, layer, f"its {product}"):
+                return getattr(op, product)(block)
+
+        return run
+
+    shape = getattr(op, "shape", (y.size, x.size))
+    return MatrixFreeOperator(shape, guarded("matmat"), guarded("rmatmat"))
 
 
 def jacobian(
@@ -173,18 +211,25 @@ def jacobian(
     Raises
     ------
     ShapeError
-        If ``x`` is not a 1-D vector of real numbers of a size the model takes.
+        If ``x`` is not a 1-D vector of real numbers of a size the model takes, or a layer
+        returns anything but a 1-D vector of real numbers of its size, or a derivative of
+        the wrong shape.
     LayerError
-        If a layer is not a :mod:`jacchain.layers` module.
+        If a layer is not a :mod:`jacchain.layers` module (or does not implement one), or
+        raises while it is evaluated or differentiated (the message names the layer).
+    NonFiniteError
+        If ``x`` or the Jacobian holds NaN or infinite entries (the message names the
+        first layer at fault).
     MethodError
-        For an unknown method.
+        For an unknown method or a bad ``memory_limit``.
 
     Notes
     -----
     The plan comes from the layers' shapes and structures alone (and is cached for the
     next call at the same size). The forward pass runs once; each layer then gives the
     plan its Jacobian at its stored input (a matrix, a diagonal) or products bound to it
-    (matrix-free layers), and :func:`jacchain.evaluate` executes the plan.
+    (matrix-free layers), and :func:`jacchain.evaluate` executes the plan. Integer and
+    boolean ``x`` is promoted to float64; floating dtypes are kept.
 
     Examples
     --------
@@ -202,8 +247,10 @@ def jacobian(
     values = model.forward(x)
     p = model.plan(values[0].size, method, memory_limit)
     operators = [
-        layer.operator(values[number], values[number + 1])
-        for number, layer in enumerate(model.layers)
+        _operator(number, layer, values[number - 1], values[number])
+        for number, layer in enumerate(model.layers, 1)
     ]
-    J = p.evaluate(operators)
+    J = p.evaluate(operators, check_finite=False)  # checked below, naming the layer at fault
+    matrices = [op if isinstance(op, np.ndarray) else None for op in operators]
+    check_finite_jacobian(J, _all_finite, model.layers, matrices, values[1:])
     return (J, p) if return_plan else J

@@ -3,10 +3,16 @@
 ``jacchain.torch.jacobian(model, x)`` takes a ``torch.nn.Sequential`` (or a list of
 modules and functions), describes each layer by its type (``nn.Linear``: dense, its
 Jacobian is the weight; elementwise activations: diagonal, their derivative taken by
-forward-mode AD; ``nn.Identity``: identity; anything else: matrix-free, costed like a
-dense matrix of its shape), plans the product, and computes it along the plan, sweeping
-through matrix-free layers with ``torch.func.jvp`` and ``torch.func.vjp``, ``vmap``-ped
-over the directions.
+forward-mode AD; ``nn.Identity`` and eval-mode dropout: identity; anything else:
+matrix-free, costed like a dense matrix of its shape), plans the product, and computes it
+along the plan, sweeping through matrix-free layers with ``torch.func.jvp`` and
+``torch.func.vjp``, ``vmap``-ped over the directions.
+
+When autograd will differentiate the result (gradients are enabled and a layer's output
+requires them), that layer is linearized by reverse mode only: PyTorch's forward-mode
+rules are not all correctly differentiable (``nn.LayerNorm``'s is not, pytorch/pytorch
+#175754 and #196700), while its reverse-mode rules are differentiated exactly as
+``torch.func.jacrev`` needs them.
 
 PyTorch is imported here only; install it with the ``torch`` extra.
 """
@@ -15,20 +21,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import ShapeError
+from .errors import JacChainError, LayerError, ShapeError
 from .execute import (
     Linearization,
     cached_plan,
     check_callables,
+    check_dtype,
+    check_finite_input,
+    check_finite_jacobian,
     check_vector_shape,
     describe,
     execute,
+    guarded,
+    layer_errors,
     layer_name,
     sweeps_needed,
 )
 from .plan import Plan
 
-__all__ = ["jacobian", "layer_kind", "ELEMENTWISE_MODULES"]
+__all__ = ["jacobian", "plan", "layer_kind", "ELEMENTWISE_MODULES"]
 
 ELEMENTWISE_MODULES = [
     "CELU",
@@ -85,11 +96,35 @@ def _layers(model: Any) -> list[Any]:
         model = list(model)
     elif isinstance(model, nn.Module):
         model = [model]
-    return check_callables(model, "module or callable")
+    layers = check_callables(model, "module or callable")
+    for number, layer in enumerate(layers, 1):
+        _check_deterministic(number, layer)
+    return layers
 
 
-def _forward(number: int, layer: Any, x: Any) -> Any:
-    """``layer(x)``, with a clear error when it cannot take ``x``."""
+def _check_deterministic(number: int, layer: Any) -> None:
+    """Refuse a layer holding dropout (or RReLU) in training mode: its Jacobian is random."""
+    import torch.nn as nn
+
+    if not isinstance(layer, nn.Module):
+        return
+    for name, module in layer.named_modules():
+        if module.training and isinstance(module, (nn.modules.dropout._DropoutNd, nn.RReLU)):
+            where = f" (its submodule {name!r}, {type(module).__name__})" if name else ""
+            raise LayerError(
+                f"layer {number} ({layer_name(layer)}){where} is in training mode: its "
+                "Jacobian is random; call model.eval()"
+            )
+
+
+def _out_of_memory() -> tuple[type[BaseException], ...]:
+    import torch
+
+    return (torch.OutOfMemoryError,)
+
+
+def _forward(number: int, layer: Any, x: Any, call: Any = None) -> Any:
+    """``call(x)`` (default ``layer(x)``), with a clear error when the layer cannot take ``x``."""
     import torch.nn as nn
 
     if isinstance(layer, nn.Linear) and layer.in_features != x.shape[0]:
@@ -99,7 +134,9 @@ def _forward(number: int, layer: Any, x: Any) -> Any:
             f"{source} size {x.shape[0]}"
         )
     try:
-        return layer(x)
+        return (layer if call is None else call)(x)
+    except (JacChainError, *_out_of_memory()):
+        raise
     except (RuntimeError, TypeError, ValueError, IndexError) as err:
         what = "x" if number == 1 else f"the output of layer {number - 1}"
         raise ShapeError(
@@ -108,20 +145,85 @@ def _forward(number: int, layer: Any, x: Any) -> Any:
         ) from err
 
 
-def _matrix_free(layer: Any, x: Any, needs: set[str]) -> Linearization:
-    """Products of a matrix-free layer at ``x``, for the directions the plan needs."""
+def _tracked(tensor: Any) -> bool:
+    """Whether autograd (or a torch.func transform) will differentiate through ``tensor``."""
+    import torch
+
+    return torch.is_grad_enabled() and (
+        tensor.requires_grad or torch._C._functorch.is_functorch_wrapped_tensor(tensor)
+    )
+
+
+def _concrete(tensor: Any) -> bool:
+    """Whether ``tensor`` holds values that can be read (not under vmap, grad or compile)."""
+    import torch
+    from torch._subclasses.fake_tensor import is_fake
+
+    return not (
+        torch.compiler.is_compiling()
+        or torch._C._functorch.is_functorch_wrapped_tensor(tensor)
+        or is_fake(tensor)
+        or tensor.device.type == "meta"
+    )
+
+
+def _all_finite(tensor: Any) -> bool:
+    import torch
+
+    return bool(torch.isfinite(tensor).all())
+
+
+def _diagonal(number: int, layer: Any, x: Any) -> tuple[Any, Any]:
+    """An elementwise layer's output and derivative at ``x``.
+
+    Forward mode (a tangent of ones) unless autograd will differentiate the derivative;
+    then reverse mode (a cotangent of ones), which PyTorch differentiates reliably.
+    """
+    import torch
     import torch.func as tf
 
+    if _tracked(x):
+        y, pullback = _forward(number, layer, x, lambda v: tf.vjp(layer, v))
+        with layer_errors(number, layer, "its derivative", _out_of_memory()):
+            return y, pullback(torch.ones_like(y))[0]
+    return _forward(number, layer, x, lambda v: tf.jvp(layer, (v,), (torch.ones_like(v),)))
+
+
+def _matrix_free(
+    number: int, layer: Any, x: Any, n_out: int, needs: set[str], reverse_only: bool
+) -> Linearization:
+    """Products of a matrix-free layer at ``x``, for the directions the plan needs.
+
+    ``reverse_only``: tangents too come from VJPs (the Jacobian formed from ``n_out`` of
+    them, once), so that autograd can differentiate them.
+    """
+    import torch
+    import torch.func as tf
+
+    keep = _out_of_memory()
     tangent, adjoint = None, None
-    if "tangent" in needs:
+    if "adjoint" in needs or (reverse_only and "tangent" in needs):
+        with layer_errors(number, layer, "its adjoint sweep", keep):
+            y, pullback = tf.vjp(layer, x)
+        adjoint = guarded(
+            number, layer, "its adjoint sweep", tf.vmap(lambda row: pullback(row)[0]), keep
+        )
+    if "tangent" in needs and reverse_only:
+        formed: list[Any] = []
+
+        def tangent(columns: Any) -> Any:
+            if not formed:
+                formed.append(adjoint(torch.eye(n_out, dtype=y.dtype, device=y.device)))
+            return formed[0] @ columns
+
+    elif "tangent" in needs:
 
         def push(direction: Any) -> Any:
             return tf.jvp(layer, (x,), (direction,))[1]
 
-        tangent = tf.vmap(push, in_dims=1, out_dims=1)
-    if "adjoint" in needs:
-        pullback = tf.vjp(layer, x)[1]
-        adjoint = tf.vmap(lambda row: pullback(row)[0])
+        tangent = guarded(
+            number, layer, "its tangent sweep", tf.vmap(push, in_dims=1, out_dims=1), keep
+        )
     return Linearization("matrix-free", x.shape[0], tangent=tangent, adjoint=adjoint)
 
 
@@ -139,7 +241,8 @@ def jacobian(
     model : torch.nn.Sequential, torch.nn.Module, or sequence of modules and callables
         The layers in application order, each mapping a 1-D tensor to a 1-D tensor.
     x : torch.Tensor, 1-D
-        The point (integer tensors are converted to the default float dtype).
+        The point (integer and boolean tensors are converted to the default float dtype;
+        complex tensors are refused).
     method : str
         A planning method of :func:`jacchain.plan`: ``"auto"`` (optimal), ``"forward"``
         (what ``torch.func.jacfwd`` does), ``"reverse"`` (``torch.func.jacrev``), ...
@@ -156,11 +259,17 @@ def jacobian(
     Raises
     ------
     LayerError
-        If a layer is not callable.
+        If a layer is not callable, holds dropout (or RReLU) in training mode, or fails
+        while it is differentiated (the message names the layer and keeps PyTorch's).
     ShapeError
-        If ``x`` is not a 1-D tensor, a layer cannot take its input (e.g. an ``nn.Linear``
-        whose ``in_features`` differ from the previous layer's output size), or a layer
-        returns anything but a 1-D tensor.
+        If ``x`` is not a 1-D real tensor, a layer cannot take its input (e.g. an
+        ``nn.Linear`` whose ``in_features`` differ from the previous layer's output size),
+        or a layer returns anything but a 1-D tensor of floating-point numbers.
+    NonFiniteError
+        If ``x`` or the computed Jacobian holds NaN or infinite entries (the message names
+        the first layer at fault).
+    MethodError
+        For an unknown method or a bad ``memory_limit``.
 
     Notes
     -----
@@ -168,8 +277,23 @@ def jacobian(
     weight, an activation its derivative (computed in that pass by forward-mode AD with a
     tangent of ones), and a matrix-free layer its products (``torch.func.jvp`` /
     ``torch.func.vjp``, vmapped) for the directions the plan sweeps. The plan is cached
-    by the layers' shapes and kinds. The Jacobian stays differentiable with respect to
-    the model's parameters.
+    by the layers' shapes and kinds.
+
+    The Jacobian stays differentiable with respect to the model's parameters and to
+    ``x``. Where autograd will need that (gradients enabled and the layer's output
+    requiring grad) a layer is linearized by reverse mode only: an activation's
+    derivative is a VJP of ones, and a matrix-free layer is described to the planner as
+    offering VJPs only (a tangent sweep through it multiplies its Jacobian, formed from
+    ``n_out`` VJPs), because PyTorch's forward-mode rules are not all correctly
+    differentiable (``nn.LayerNorm``'s is not). Under ``torch.no_grad()`` forward mode is
+    used freely. A layer whose derivative PyTorch cannot differentiate
+    (``nn.Hardsigmoid``) gives a Jacobian that ``backward()`` refuses, as
+    ``torch.func.jacrev``'s.
+
+    NaN and infinite values are refused when they can be read. Under ``torch.func``
+    transforms (``vmap``, ``grad``, ...) values are abstract and are not checked: NaN
+    propagates into the Jacobian, as in ``torch.func.jacrev``. ``torch.compile`` cannot
+    trace this function (the planner is numpy code); compile the model, not the call.
 
     Examples
     --------
@@ -186,36 +310,64 @@ def jacobian(
     import torch
 
     layers = _layers(model)
-    p, linearized, inputs, y = _forward_pass(layers, x, method, memory_limit)
+    p, linearized, inputs, outputs = _forward_pass(layers, x, method, memory_limit)
+    chain = p.chain.layers
     for number, needs in enumerate(sweeps_needed(p)):
         if linearized[number] is None:
-            linearized[number] = _matrix_free(layers[number], inputs[number], needs)
+            reverse_only = _tracked(outputs[number])
+            linearized[number] = _matrix_free(
+                number + 1, layers[number], inputs[number], chain[number].n_out, needs,
+                reverse_only,
+            )
+    y = outputs[-1]
     J = execute(p, linearized, lambda n: torch.eye(n, dtype=y.dtype, device=y.device))
+    if _concrete(J):
+        matrices = [lin.matrix for lin in linearized]
+        check_finite_jacobian(J, _all_finite, layers, matrices, outputs)
     return (J, p) if return_plan else J
+
+
+def _input(x: Any) -> Any:
+    """``x`` checked (a finite 1-D real tensor), integers converted to the default float dtype."""
+    import torch
+
+    if not isinstance(x, torch.Tensor):
+        raise ShapeError(f"x must be a 1-D torch.Tensor, got {type(x).__name__}")
+    check_dtype(not x.is_complex(), x.dtype)
+    check_vector_shape(tuple(x.shape))
+    if not x.is_floating_point():
+        x = x.to(torch.get_default_dtype())
+    if _concrete(x):
+        check_finite_input(_all_finite(x))
+    return x
+
+
+def _output(number: int, layer: Any, y: Any) -> int:
+    """Check layer ``number``'s output (a 1-D tensor of floats); return its size."""
+    import torch
+
+    if not isinstance(y, torch.Tensor):
+        raise ShapeError(
+            f"layer {number} ({layer_name(layer)}) must return a 1-D tensor, got "
+            f"{type(y).__name__}"
+        )
+    n_out = check_vector_shape(tuple(y.shape), number)
+    check_dtype(y.is_floating_point(), y.dtype, number, "floating-point numbers")
+    return n_out
 
 
 def _forward_pass(
     layers: list[Any], x: Any, method: str, memory_limit: int | None
-) -> tuple[Plan, list[Linearization | None], list[Any], Any]:
-    """Run the layers once: the plan, the explicit layers linearized, each layer's input, the output."""
-    import torch
-    import torch.autograd.forward_ad as forward_ad
-
-    if not isinstance(x, torch.Tensor):
-        raise ShapeError(f"x must be a 1-D torch.Tensor, got {type(x).__name__}")
-    check_vector_shape(tuple(x.shape))
-    if not (x.is_floating_point() or x.is_complex()):
-        x = x.to(torch.get_default_dtype())
+) -> tuple[Plan, list[Linearization | None], list[Any], list[Any]]:
+    """Run the layers once: the plan, the explicit layers linearized, their inputs and outputs."""
+    x = _input(x)
     linearized: list[Linearization | None] = []
-    inputs, described = [], []
+    inputs, outputs, described = [], [], []
     for number, layer in enumerate(layers, 1):
         kind = layer_kind(layer)
         size = x.shape[0]
-        if kind == "diagonal":  # one forward-mode derivative: direction ones, result f'(x)
-            with forward_ad.dual_level():
-                y, derivative = forward_ad.unpack_dual(
-                    layer(forward_ad.make_dual(x, torch.ones_like(x)))
-                )
+        if kind == "diagonal":
+            y, derivative = _diagonal(number, layer, x)
             linearized.append(Linearization("diagonal", size, derivative))
         else:
             y = _forward(number, layer, x)
@@ -223,19 +375,22 @@ def _forward_pass(
             linearized.append(
                 Linearization(kind, size, explicit[kind]) if kind in explicit else None
             )
-        if not isinstance(y, torch.Tensor):
-            raise ShapeError(
-                f"layer {number} ({layer_name(layer)}) must return a 1-D tensor, got "
-                f"{type(y).__name__}"
-            )
-        described.append(describe(size, check_vector_shape(tuple(y.shape), number), kind))
+        n_out = _output(number, layer, y)
+        if kind == "matrix-free" and _tracked(y):  # tangents served by n_out VJPs
+            described.append(describe(size, n_out, kind, n_out * size * (n_out + 1)))
+        else:
+            described.append(describe(size, n_out, kind))
         inputs.append(x)
+        outputs.append(y)
         x = y
-    return cached_plan(described, method, memory_limit), linearized, inputs, x
+    return cached_plan(described, method, memory_limit), linearized, inputs, outputs
 
 
 def plan(model: Any, x: Any, method: str = "auto", memory_limit: int | None = None) -> Plan:
     """The plan :func:`jacobian` follows for ``model`` at ``x`` (it runs the forward pass once).
+
+    It depends on whether autograd will differentiate the Jacobian (see :func:`jacobian`);
+    call it as :func:`jacobian` will be called (e.g. under ``torch.no_grad()`` or not).
 
     Examples
     --------

@@ -8,7 +8,7 @@ jnp = pytest.importorskip("jax.numpy")
 jax.config.update("jax_enable_x64", True)
 
 import jacchain.jax as jcj  # noqa: E402
-from jacchain.errors import LayerError, ShapeError  # noqa: E402
+from jacchain.errors import LayerError, MethodError, NonFiniteError, ShapeError  # noqa: E402
 
 
 def compose(layers):
@@ -144,3 +144,58 @@ def test_bad_input():
         jcj.jacobian([jnp.sum])(jnp.ones(3))
     with pytest.raises(ShapeError, match="must return one 1-D array, got 2 outputs"):
         jcj.jacobian([lambda x: (x, x)])(jnp.ones(3))
+
+
+@jax.custom_vjp
+def sine(x):
+    return jnp.sin(x)
+
+
+sine.defvjp(lambda x: (jnp.sin(x), x), lambda x, ct: (jnp.cos(x) * ct,))
+
+
+def test_a_failing_sweep_names_the_layer():
+    x = jnp.linspace(0.0, 1.0, 3)
+    with pytest.raises(LayerError, match=r"layer 2 \(sine\) failed in its tangent sweep: TypeError: can't apply forward-mode"):
+        jcj.jacobian([lambda v: 2 * v, sine], "forward")(x)
+    np.testing.assert_allclose(jcj.jacobian([sine], "reverse")(x), jnp.diag(jnp.cos(x)))
+
+
+def test_non_finite_values_are_refused_when_concrete():
+    layers = [jnp.tanh, lambda v: jnp.ones((2, 3)) @ v]
+    jac = jcj.jacobian(layers)
+    bad = jnp.array([1.0, jnp.nan, 0.0])
+    with pytest.raises(NonFiniteError, match="x has NaN or infinite entries"):
+        jac(bad)
+    with pytest.raises(NonFiniteError, match=r"layer 1 \(sqrt\)'s Jacobian at its input"):
+        jcj.jacobian([jnp.sqrt])(jnp.zeros(3))
+    with pytest.raises(NonFiniteError, match=r"layer 1 \(log\) returned NaN or infinite"):
+        jcj.jacobian([jnp.log])(-jnp.ones(3))  # its derivative 1/x is finite: still refused
+    # Under jit and vmap the values are tracers: nothing is checked, NaN propagates.
+    J = jax.jit(jac)(bad)
+    assert J.shape == (2, 3) and bool(jnp.isnan(J).any())
+    np.testing.assert_array_equal(jnp.isnan(J), jnp.isnan(jax.jacrev(compose(layers))(bad)))
+    batched = jax.vmap(jac)(jnp.stack([bad, jnp.ones(3)]))
+    assert bool(jnp.isnan(batched[0]).any()) and bool(jnp.isfinite(batched[1]).all())
+
+
+def test_bad_x_and_outputs_and_options():
+    jac = jcj.jacobian([jnp.tanh])
+    for x, message in (
+        ("abc", "x must be a 1-D array of real numbers"),
+        (None, "x must be a 1-D array of real numbers"),
+        (jnp.ones(3, dtype=jnp.complex64), "x must hold real numbers, got dtype complex64"),
+        (3.0, r"x must be a 1-D vector, got shape \(\)"),
+        (jnp.ones(0), r"x must be a 1-D vector, got shape \(0,\)"),
+    ):
+        with pytest.raises(ShapeError, match=message):
+            jac(x)
+    np.testing.assert_allclose(jac([0, 1]), jnp.diag(1 - jnp.tanh(jnp.array([0.0, 1.0])) ** 2))
+    with pytest.raises(ShapeError, match=r"layer 1 \(<lambda>\) must return one 1-D array, got a dict"):
+        jcj.jacobian([lambda v: {"y": v}])(jnp.ones(3))
+    with pytest.raises(ShapeError, match="layer 1's output must hold floating-point numbers"):
+        jcj.jacobian([lambda v: jnp.round(v).astype(jnp.int32)])(jnp.ones(3))
+    with pytest.raises(MethodError, match="unknown method 'sideways'"):
+        jcj.jacobian([jnp.tanh], "sideways")  # refused when made, not at the first call
+    with pytest.raises(MethodError, match="memory_limit"):
+        jcj.jacobian([jnp.tanh], memory_limit=1.5)

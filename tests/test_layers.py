@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jacchain as jc
-from jacchain.errors import LayerError, MethodError, ShapeError
+from jacchain.errors import LayerError, MethodError, NonFiniteError, ShapeError
 from jacchain.layers import (
     Dense,
     Function,
@@ -269,3 +269,67 @@ def test_bad_dense_and_method():
         Dense(np.ones((2, 3)), b=np.ones(3))
     with pytest.raises(MethodError):
         jc.jacobian([Tanh()], np.ones(2), method="sideways")
+
+
+class NoOperator(jc.layers.Module):
+    def __call__(self, x):
+        return x
+
+    def chain_layer(self, n_in):
+        return jc.Layer(n_in, n_in, "diagonal")
+
+
+class Half(jc.layers.Elementwise):
+    def function(self, x):
+        return x / 2
+
+
+def test_modules_that_do_not_implement_their_methods():
+    with pytest.raises(LayerError, match=r"layer 1 \(Module\) does not implement __call__, chain_layer, operator"):
+        jc.jacobian(jc.Sequential([jc.layers.Module()]), np.ones(2))
+    with pytest.raises(LayerError, match=r"layer 2 \(NoOperator\) does not implement operator"):
+        jc.Sequential([Tanh(), NoOperator()])
+    with pytest.raises(LayerError, match=r"layer 1 \(Half\) does not implement derivative"):
+        jc.Sequential([Half()])
+    with pytest.raises(LayerError, match=r"\(NoOperator\) does not implement operator"):
+        NoOperator().jacobian(np.ones(2))  # called directly: the same error
+
+
+def test_non_finite_values_are_refused():
+    model = jc.Sequential([Dense(np.ones((2, 3)))])  # its Jacobian does not depend on x
+    with pytest.raises(NonFiniteError, match="x has NaN or infinite entries"):
+        jc.jacobian(model, [1.0, np.inf, 0.0])
+    sqrt = Function(np.sqrt, 2, 2, jacobian=lambda x: np.diag(0.5 / np.sqrt(x)))
+    with np.errstate(divide="ignore"), pytest.raises(NonFiniteError, match=r"layer 2 \(Function\(sqrt, 2 -> 2\)\)'s Jacobian"):
+        jc.jacobian([Tanh(), sqrt], np.zeros(2))
+    log = Function(np.log, 2, 2, jvp=lambda x, V: V / x[:, None])
+    with np.errstate(invalid="ignore"), pytest.raises(NonFiniteError, match=r"layer 1 \(Function\(log, 2 -> 2\)\) returned NaN"):
+        jc.jacobian([log], -np.ones(2))
+    huge = Dense(np.full((2, 2), 1e200))
+    with np.errstate(over="ignore"), pytest.raises(NonFiniteError, match="a product along the plan overflowed"):
+        jc.jacobian([huge, Dense(np.full((2, 2), 1e200)), Tanh(), Dense(np.ones((1, 2)))], np.zeros(2), "forward")
+
+
+def test_integer_inputs_and_weights_are_promoted_to_float64():
+    J = jc.jacobian([Dense(np.ones((2, 3), dtype=int))], np.array([1, 2, 3]))
+    assert J.dtype == np.float64
+    assert Dense([[True, False]]).W.dtype == np.float64
+    J32 = jc.jacobian([Dense(np.ones((2, 2), np.float32)), Tanh()], np.ones(2, np.float32))
+    assert J32.dtype == np.float32  # floating dtypes are kept
+
+
+def test_misbehaving_layers_raise_errors_naming_them():
+    crash = Function(lambda x: np.ones((4, 4)) @ x, 3, 4, jacobian=lambda x: np.ones((4, 3)))
+    with pytest.raises(LayerError, match=r"layer 1 \(Function\(<lambda>, 3 -> 4\)\) failed in its forward pass: ValueError"):
+        jc.jacobian([crash], np.ones(3))
+    strings = Function(np.sin, 2, 2, jvp=lambda x, V: np.full(V.shape, "a"), vjp=lambda x, U: U)
+    with pytest.raises(ShapeError, match="jvp must hold real numbers"):
+        jc.jacobian([strings], np.ones(2), "forward")
+    wrong = Function(np.sin, 2, 2, jvp=lambda x, V: V, vjp=lambda x, U: U[:1])
+    with pytest.raises(ShapeError, match=r"vjp returned shape \(1, 2\), expected \(2, 2\)"):
+        jc.jacobian([wrong], np.ones(2), "reverse")
+    complex_out = Function(lambda x: x * 1j, 2, 2, jacobian=lambda x: np.eye(2))
+    with pytest.raises(ShapeError, match="layer 1's output must hold real numbers, got dtype complex128"):
+        jc.jacobian([complex_out], np.ones(2))
+    with pytest.raises(ShapeError, match="x must hold real numbers"):
+        jc.jacobian([Tanh()], np.ones(2, complex))
