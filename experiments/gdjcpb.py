@@ -1,6 +1,6 @@
 """Naumann's generalized Jacobian chain instances: optimum vs tangent, adjoint, preaccumulation.
 
-Reads every instance in ../shared/data/gdjcpb (or --data), plans it, and tabulates the
+Reads every instance shipped in jacchain/data/gdjcpb (or in --data DIR), plans it, and tabulates the
 optimal cost, the homogeneous tangent and adjoint costs, the preaccumulation cost, the
 ratio best pure mode / optimal, and the planning time; then sweeps the memory limit for one
 instance. Writes experiments/results/gdjcpb.md and gdjcpb.csv.
@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 import time
+from importlib import resources
 from pathlib import Path
 
 from tables import RESULTS, markdown_table, write_csv
 
 import jacchain as jc
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "gdjcpb"
+DEFAULT_DATA = Path(str(resources.files("jacchain") / "data" / "gdjcpb"))
 
 
 def instance_row(path: Path) -> dict:

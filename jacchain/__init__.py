@@ -22,7 +22,7 @@ from .errors import (
     VerificationError,
 )
 from .evaluate import evaluate
-from .gdjcpb import parse_gdjcpb, read_gdjcpb
+from .gdjcpb import gdjcpb_instances, parse_gdjcpb, read_gdjcpb
 from .graph_plan import GraphPlan, plan_graph
 from .plan import Plan, Segment, Step, plan
 from .sequential import Sequential, jacobian
@@ -42,6 +42,7 @@ __all__ = [
     "evaluate",
     "read_gdjcpb",
     "parse_gdjcpb",
+    "gdjcpb_instances",
     "verify",
     "VerificationReport",
     "forward_cost",

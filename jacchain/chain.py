@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +17,26 @@ _INT64_MAX = np.iinfo(np.int64).max
 _REPR_DIMS = 12
 
 
+def _shown(value: Any, limit: int = 60) -> str:
+    """A short repr for messages (huge ints are described, not printed)."""
+    if isinstance(value, numbers.Integral) and abs(int(value)).bit_length() > 64:
+        return f"an int of {abs(int(value)).bit_length()} bits"
+    try:
+        text = repr(value)
+    except Exception:  # a broken __repr__ must not hide the real error
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _dim_error(position: int, value: Any) -> DimensionError:
+    integer = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+    if integer and int(value) > _INT64_MAX:
+        return DimensionError(
+            f"dims[{position}] = {_shown(value)} is too large: a dimension must be at most "
+            "2**63 - 1"
+        )
     return DimensionError(
-        f"dims[{position}] = {value!r} is not a positive int: every dimension must be an "
+        f"dims[{position}] = {_shown(value)} is not a positive int: every dimension must be an "
         "int >= 1 (bools, floats and strings are rejected)"
     )
 
@@ -41,7 +58,8 @@ def as_dims(dims: Any) -> np.ndarray:
     Raises
     ------
     DimensionError
-        If ``dims`` is not a sequence of at least two positive ints that fit in int64.
+        If ``dims`` is not an ordered sequence (a dict or a set is refused) of at least two
+        positive ints that fit in int64.
 
     Examples
     --------
@@ -51,7 +69,12 @@ def as_dims(dims: Any) -> np.ndarray:
     if dims is None or isinstance(dims, (str, bytes)) or not isinstance(dims, Iterable):
         raise DimensionError(
             f"dims must be a sequence of at least two positive ints [d0, d1, ..., dk], "
-            f"got {type(dims).__name__} {dims!r}"
+            f"got {type(dims).__name__} {_shown(dims)}"
+        )
+    if isinstance(dims, (Mapping, Set)):
+        raise DimensionError(
+            f"dims must be an ordered sequence [d0, d1, ..., dk], got a {type(dims).__name__} "
+            "(a mapping's keys or a set's order are not the order of the layers)"
         )
     if isinstance(dims, np.ndarray):
         if dims.ndim != 1:
@@ -94,10 +117,14 @@ _PARAMETERS = ("nnz", "edges", "jvp_cost", "vjp_cost", "tape")
 
 def _check_count(owner: str, name: str, value: Any, *, positive: bool) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise LayerError(f"{owner} {name} must be an int, got {value!r}")
+        raise LayerError(f"{owner} {name} must be an int, got {_shown(value)}")
     value = int(value)
+    if value > _INT64_MAX:
+        raise LayerError(f"{owner} {name} must be at most 2**63 - 1, got {_shown(value)}")
     if value < (1 if positive else 0):
-        raise LayerError(f"{owner} {name} must be {'>= 1' if positive else '>= 0'}, got {value}")
+        raise LayerError(
+            f"{owner} {name} must be {'>= 1' if positive else '>= 0'}, got {_shown(value)}"
+        )
     return value
 
 
@@ -154,13 +181,15 @@ class Layer:
         for name in ("n_in", "n_out"):
             value = getattr(self, name)
             if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-                raise DimensionError(f"Layer {name} must be a positive int, got {value!r}")
+                raise DimensionError(f"Layer {name} must be a positive int, got {_shown(value)}")
             if value <= 0 or value > _INT64_MAX:
-                raise DimensionError(f"Layer {name} must be a positive int, got {value!r}")
+                raise DimensionError(
+                    f"Layer {name} must be a positive int of at most 2**63 - 1, got {_shown(value)}"
+                )
             object.__setattr__(self, name, int(value))
         if self.kind not in KINDS:
             raise LayerError(
-                f"unknown layer kind {self.kind!r}; valid kinds: {', '.join(map(repr, KINDS))}"
+                f"unknown layer kind {_shown(self.kind)}; valid kinds: {', '.join(map(repr, KINDS))}"
             )
         given = {name for name in _PARAMETERS if getattr(self, name) is not None}
         allowed = {"sparse": {"nnz"}, "matrix-free": set(_PARAMETERS) - {"nnz"}}.get(
@@ -176,7 +205,7 @@ class Layer:
             nnz = _check_count("sparse layer", "nnz", self.nnz, positive=False)
             if nnz > self.n_in * self.n_out:
                 raise LayerError(
-                    f"nnz={nnz} exceeds the {self.n_out}x{self.n_in} = "
+                    f"nnz={_shown(nnz)} exceeds the {self.n_out}x{self.n_in} = "
                     f"{self.n_in * self.n_out} entries of the layer"
                 )
             object.__setattr__(self, "nnz", nnz)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .errors import DimensionError, JacChainError
 from .solvers import method_names
@@ -13,10 +13,29 @@ __all__ = ["main", "build_parser"]
 
 
 def _parse_dim(text: str) -> int:
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    if len(text.strip().lstrip("+-")) > 19:
+        raise DimensionError(f"dims must be positive ints of at most 2**63 - 1, got {shown!r}")
     try:
         return int(text)
     except ValueError:
-        raise DimensionError(f"dims must be positive ints, got {text!r}") from None
+        raise DimensionError(f"dims must be positive ints, got {shown!r}") from None
+
+
+def _count(least: int) -> Callable[[str], int]:
+    """An argparse type: an int of at least ``least`` (argparse reports anything else)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an int, got {text[:40]!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+        return value
+
+    parse.__name__ = f"int >= {least}"
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,11 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     plan_parser.add_argument(
         "--gdjcpb",
         metavar="FILE",
-        help="plan a generalized Jacobian chain instance (Naumann's format) instead of dims",
+        help="plan a generalized Jacobian chain instance (Naumann's format) instead of dims: "
+        "a file, or the name of an instance shipped with jacchain (e.g. p_3_3.1)",
     )
     plan_parser.add_argument(
         "--memory-limit",
-        type=int,
+        type=_count(0),
         default=None,
         metavar="N",
         help="largest tape an adjoint sweep may record (matrix-free layers)",
@@ -56,14 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan_parser.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan_parser.add_argument(
-        "--max-rows", type=int, default=20, help="step rows shown in the report (default 20)"
+        "--max-rows", type=_count(0), default=20, help="step rows shown in the report (default 20)"
     )
     demo_parser = commands.add_parser(
         "demo",
         help="plan, run, verify and time three illustrative chains and a computational graph",
     )
-    demo_parser.add_argument("--repeats", type=int, default=3, help="timing repeats (best of)")
-    demo_parser.add_argument("--seed", type=int, default=0, help="seed of the random Jacobians")
+    demo_parser.add_argument(
+        "--repeats", type=_count(1), default=3, help="timing repeats (best of; at least 1)"
+    )
+    demo_parser.add_argument(
+        "--seed", type=_count(0), default=0, help="seed of the random Jacobians (>= 0)"
+    )
     return parser
 
 
@@ -90,7 +114,10 @@ def _run(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``jacchain`` command; returns the exit status.
 
-    Errors are printed as one line on standard error (no traceback) with status 2.
+    Errors are printed as one line on standard error, never a traceback: bad input (a
+    :class:`~jacchain.JacChainError`, or a usage error) exits with status 2, an operating
+    system error with 1, and anything else (a bug in jacchain) with 1 and a request to
+    report it.
 
     Examples
     --------
@@ -115,6 +142,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("jacchain: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # never a traceback: one line, and a request to report it
+        text = str(err).splitlines()[0][:200] if str(err) else ""
+        print(
+            f"jacchain: internal error ({type(err).__name__}: {text}); please report it "
+            "with the command line that caused it",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -111,14 +111,39 @@ def _parse_steps(raw: Any) -> np.ndarray:
         raise _fail(f"step bounds out of range ({err})") from None
 
 
+_FIELDS = frozenset(
+    {"format", "version", "method", "dims", "memory_limit", "steps", "layers", *_CHECKED_FIELDS}
+)
+
+
+def _reject_constant(name: str) -> None:
+    raise PlanFormatError(f"not a valid jacchain plan: {name} is not a number a plan can hold")
+
+
+def _load(text: Any) -> Any:
+    """Parse JSON text; every failure (syntax, nesting depth, huge numbers) is a PlanFormatError."""
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise _fail(f"expected JSON text (str or bytes), got {type(text).__name__}")
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except PlanFormatError:
+        raise
+    except RecursionError:
+        raise _fail("malformed JSON (nested too deeply)") from None
+    except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError, Python's digit limit
+        raise _fail(f"malformed JSON ({err})") from None
+
+
 def plan_from_json(text: str | bytes) -> Plan:
     """Read a plan from JSON text, checking its bracketing and derived fields against its dims.
 
     Raises
     ------
     PlanFormatError
-        On malformed JSON, a wrong format tag or version, bad dims, steps that do not form
-        a bracketing of the chain, or a stored cost or mode that disagrees with the steps.
+        On malformed JSON (also: nested too deeply, numbers over Python's digit limit,
+        NaN or Infinity), an unknown field, a wrong format tag or version (the int 1), bad
+        dims or layers, steps that do not form a bracketing of the chain, or a stored cost
+        or mode that disagrees with the steps or is not an int (a string for the mode).
 
     Examples
     --------
@@ -128,24 +153,23 @@ def plan_from_json(text: str | bytes) -> Plan:
     """
     from .plan import Plan
 
-    if not isinstance(text, (str, bytes, bytearray)):
-        raise _fail(f"expected JSON text, got {type(text).__name__}")
-    try:
-        document = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise _fail(f"malformed JSON ({err})") from None
+    document = _load(text)
     if not isinstance(document, dict):
         raise _fail(f"expected a JSON object, got {type(document).__name__}")
+    unknown = sorted(set(document) - _FIELDS)
+    if unknown:
+        raise _fail(f"unknown field {unknown[0]!r}; a plan has {', '.join(sorted(_FIELDS))}")
     if document.get("format") != FORMAT:
         raise _fail(f"'format' must be {FORMAT!r}, got {document.get('format')!r}")
-    if document.get("version") != VERSION:
-        raise _fail(f"unsupported version {document.get('version')!r} (this reader: {VERSION})")
+    version = document.get("version")
+    if type(version) is not int or version != VERSION:
+        raise _fail(f"unsupported version {version!r} (this reader: the int {VERSION})")
     for key in ("method", "dims", "steps"):
         if key not in document:
             raise _fail(f"missing field {key!r}")
     method = document["method"]
-    if not isinstance(method, str):
-        raise _fail(f"'method' must be a string, got {method!r}")
+    if not isinstance(method, str) or not method:
+        raise _fail(f"'method' must be a non-empty string, got {method!r}")
     chain = _parse_chain(document)
     memory_limit = document.get("memory_limit")
     if memory_limit is not None and (
@@ -161,9 +185,15 @@ def plan_from_json(text: str | bytes) -> Plan:
     if memory_limit is not None and plan.largest_tape > memory_limit:
         raise _fail(f"the steps record a tape of {plan.largest_tape}, over memory_limit")
     for field in _CHECKED_FIELDS:
-        if field in document and document[field] != getattr(plan, field):
+        if field not in document:
+            continue
+        stored, expected = document[field], getattr(plan, field)
+        if type(stored) is not type(expected):
             raise _fail(
-                f"stored {field} {document[field]!r} disagrees with the steps, which give "
-                f"{getattr(plan, field)!r}"
+                f"stored {field} {stored!r} must be {'an int' if field != 'mode' else 'a string'}"
+            )
+        if stored != expected:
+            raise _fail(
+                f"stored {field} {stored!r} disagrees with the steps, which give {expected!r}"
             )
     return plan

@@ -85,3 +85,33 @@ def test_long_chain_repr_is_short():
     assert len(chain) == 100_000
     assert len(repr(chain)) < 120
     assert "more" in repr(chain)
+
+
+@pytest.mark.parametrize(
+    "dims, match",
+    [
+        ({3: 1, 4: 1}, "ordered sequence .* got a dict"),
+        ({3, 4}, "got a set"),
+        (frozenset({3, 4}), "got a frozenset"),
+        ({3: 1, 4: 1}.keys(), "got a dict_keys"),
+        ([3, 2**70], r"dims\[1\] = an int of 71 bits is too large"),
+        ([3, 10**5000], "an int of 16610 bits is too large"),
+    ],
+)
+def test_unordered_or_oversized_dims_are_refused(dims, match):
+    with pytest.raises(jc.DimensionError, match=match):
+        jc.plan(dims)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(n_in=3, n_out=10**5000), jc.DimensionError, "at most 2\\*\\*63 - 1, got an int of"),
+        (dict(n_in=3, n_out=3, kind="sparse", nnz=10**5000), jc.LayerError, "nnz must be at most"),
+        (dict(n_in=3, n_out=3, kind="matrix-free", edges=2**64), jc.LayerError, "edges must be"),
+        (dict(n_in=3, n_out=3, kind=["x"]), jc.LayerError, "unknown layer kind \\['x'\\]"),
+    ],
+)
+def test_layers_with_oversized_or_odd_fields(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        jc.Layer(**kwargs)

@@ -37,6 +37,10 @@ def test_plan_json_round_trips():
         (["plan", "3"], "at least two"),
         (["plan", "3", "4", "--method", "nope"], "valid methods"),
         (["plan", "3", "-4"], "dims[1] = -4"),
+        (["plan", "3", "9" * 5000], "at most 2**63 - 1"),
+        (["plan", "3", "4", "--gdjcpb", "x"], "exactly one"),
+        (["plan", "--gdjcpb", "no-such-instance"], "cannot read no-such-instance"),
+        (["plan", "7", "3"] + ["7", "3"] * 1001 + ["--method", "dp"], "at most 2,000 layers"),
     ],
 )
 def test_errors_are_one_line_without_traceback(args, message):
@@ -66,12 +70,14 @@ def test_console_script_entry_point():
     assert main(["plan", "3", "4", "5"]) == 0
 
 
-DATA = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-@pytest.mark.skipif(not (DATA / "gdjcpb" / "p_3_3.1").exists(), reason="no shared data")
-def test_plan_gdjcpb_report():
-    out = run("plan", "--gdjcpb", str(DATA / "gdjcpb" / "p_3_3.1"))
+def test_plan_gdjcpb_report(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "jacchain", "plan", "--gdjcpb", "p_3_3.1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,  # a shipped instance, by name, from any directory
+    )
     assert out.returncode == 0, out.stderr
     for needle in (
         "optimal cost",
@@ -81,7 +87,7 @@ def test_plan_gdjcpb_report():
         "preaccumulation cost  123",
     ):
         assert needle in out.stdout
-    limited = run("plan", "--gdjcpb", str(DATA / "gdjcpb" / "p_3_3.1"), "--memory-limit", "20")
+    limited = run("plan", "--gdjcpb", "p_3_3.1", "--memory-limit", "20")
     assert limited.returncode == 0 and "memory limit: 20" in limited.stdout
 
 
@@ -93,3 +99,34 @@ def test_plan_needs_exactly_one_of_dims_and_gdjcpb(tmp_path):
     bad.write_text("2\n3 2 5\n4 4 x\n")
     out = run("plan", "--gdjcpb", str(bad))
     assert out.returncode != 0 and "line 3" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["demo", "--seed", "-1"], "--seed: must be at least 0, got -1"),
+        (["demo", "--repeats", "0"], "--repeats: must be at least 1"),
+        (["demo", "--seed", "x"], "--seed: expected an int"),
+        (["plan", "3", "4", "--max-rows", "-1"], "--max-rows: must be at least 0"),
+        (["plan", "3", "4", "--memory-limit", "-3"], "--memory-limit: must be at least 0"),
+    ],
+)
+def test_bad_options_are_usage_errors_without_traceback(args, message):
+    from jacchain.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+
+
+def test_an_internal_error_is_one_line_without_traceback(monkeypatch, capsys):
+    from jacchain import cli
+
+    def broken(*args, **kwargs):
+        raise TypeError("something deep inside")
+
+    monkeypatch.setattr(sys.modules["jacchain.plan"], "plan", broken)
+    assert cli.main(["plan", "3", "4"]) == 1
+    err = capsys.readouterr().err
+    assert "internal error (TypeError: something deep inside)" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1

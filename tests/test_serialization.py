@@ -114,3 +114,31 @@ def test_structured_json_is_checked():
         jc.Plan.from_json(json.dumps(over_limit))
     with pytest.raises(jc.PlanFormatError, match="memory_limit"):
         jc.Plan.from_json(json.dumps(dict(doc, memory_limit=-3)))
+
+
+def _tampered(old, new):
+    text = jc.plan([2, 3, 4]).to_json()
+    assert old in text
+    return text.replace(old, new)
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"a": ' * 50_000 + "1" + "}" * 50_000, "nested too deeply"),
+        (_tampered('"dims": [2, 3, 4]', '"dims": [2, ' + "9" * 5000 + "]"), "digits"),
+        (_tampered('"version": 1', '"version": true'), "unsupported version True"),
+        (_tampered('"version": 1', '"version": 1.0'), "unsupported version 1.0"),
+        (_tampered('"cost": 24', '"cost": 24.0'), "stored cost 24.0 must be an int"),
+        (_tampered('"cost": 24', '"cost": true'), "stored cost True must be an int"),
+        (_tampered('"cost": 24', '"cost": NaN'), "NaN is not a number"),
+        (_tampered('"cost": 24', '"cost": Infinity'), "Infinity is not a number"),
+        (_tampered('"mode": "forward"', '"mode": 1'), "stored mode 1 must be a string"),
+        (_tampered('"method": "auto"', '"method": ""'), "'method' must be a non-empty string"),
+        (_tampered('"format"', '"extra": 1, "format"'), "unknown field 'extra'"),
+    ],
+)
+def test_hostile_json_is_a_plan_format_error(text, match):
+    with pytest.raises(jc.PlanFormatError, match=match):
+        jc.Plan.from_json(text)
