@@ -29,13 +29,37 @@ _NUMERIC_KINDS = "biufc"
 
 
 def _as_numeric(layer: int, value: Any, what: str) -> np.ndarray:
+    """``value`` as a numeric numpy array; integers and bools become float64."""
+    if _is_operator(value):
+        raise OperatorError(
+            f"J{layer} is declared with explicit entries ({what}) but a "
+            f"{type(value).__name__} with matmat/rmatmat was given: declare the layer "
+            "'matrix-free' (jc.Layer(n_in, n_out, 'matrix-free', edges=...)) to sweep "
+            "through it, or pass its entries"
+        )
     try:
         array = np.asarray(value)
-    except (ValueError, TypeError) as err:
-        raise ShapeError(f"J{layer} is not {what}: {err}") from None
+    except Exception as err:  # e.g. a torch tensor that requires grad (RuntimeError)
+        raise ShapeError(
+            f"J{layer} ({type(value).__name__}) cannot be read as a numpy array "
+            f"({type(err).__name__}: {err}); pass {what} (a torch tensor that requires "
+            "grad: J.detach(), or use jacchain.torch)"
+        ) from None
     if array.dtype.kind not in _NUMERIC_KINDS:
-        raise ShapeError(f"J{layer} must hold numbers, got dtype {array.dtype}")
-    return array
+        raise ShapeError(
+            f"J{layer} must hold numbers, got dtype {array.dtype} from a "
+            f"{type(value).__name__}; pass {what}"
+        )
+    return _floating(array)
+
+
+def _floating(array: np.ndarray) -> np.ndarray:
+    """Integer and bool arrays as float64 (their products must not wrap or saturate)."""
+    return array.astype(np.float64) if array.dtype.kind in "biu" else array
+
+
+def _is_operator(value: Any) -> bool:
+    return callable(getattr(value, "matmat", None)) and callable(getattr(value, "rmatmat", None))
 
 
 def _check_finite(layer: int, data: np.ndarray, check: bool) -> None:
@@ -59,9 +83,7 @@ def _check_operator(number: int, layer: Layer, value: Any, check_finite: bool) -
             )
         return None
     if kind == "matrix-free":
-        if not (
-            callable(getattr(value, "matmat", None)) and callable(getattr(value, "rmatmat", None))
-        ):
+        if not _is_operator(value):
             raise OperatorError(
                 f"J{number} is matrix-free: pass an object with matmat(V) = J V and "
                 f"rmatmat(U) = J^T U, got {type(value).__name__}"
@@ -90,7 +112,8 @@ def _check_operator(number: int, layer: Layer, value: Any, check_finite: bool) -
                 f"J{number} stores {value.nnz} entries but its layer declares nnz={layer.nnz}"
             )
         _check_finite(number, np.asarray(value.data), check_finite)
-        return value.tocsr()
+        matrix = value.tocsr()
+        return matrix.astype(np.float64) if matrix.dtype.kind in "biu" else matrix
     if kind == "diagonal":
         array = _as_numeric(number, value, "a 1-D array (the diagonal)")
         if array.shape != (layer.n_in,):
@@ -100,7 +123,14 @@ def _check_operator(number: int, layer: Layer, value: Any, check_finite: bool) -
             )
         _check_finite(number, array, check_finite)
         return array
-    array = _as_numeric(number, value, "an array")
+    if _is_sparse(value):
+        if tuple(value.shape) != expected:
+            raise ShapeError(
+                f"J{number} must have shape (d{number}, d{number - 1}) = {expected}, got a "
+                f"sparse matrix of shape {tuple(value.shape)}"
+            )
+        value = value.toarray()  # a valid Jacobian, multiplied densely as its layer says
+    array = _as_numeric(number, value, "a 2-D array")
     if array.ndim != 2 or array.shape != expected:
         raise ShapeError(
             f"J{number} must have shape (d{number}, d{number - 1}) = {expected}, "
@@ -118,7 +148,8 @@ def check_operators(chain: Chain, operators: Any, *, check_finite: bool = True) 
     ----------
     chain : Chain
     operators : sequence
-        By layer kind: a 2-D array of shape ``(d_i, d_{i-1})`` (dense), a 1-D array of the
+        By layer kind: a 2-D array (or a scipy.sparse matrix, densified) of shape
+        ``(d_i, d_{i-1})`` (dense), a 1-D array of the
         diagonal (diagonal), None (identity), a scipy.sparse matrix with at most the
         declared nnz, or a 2-D array (sparse; multiplied densely, its nonzeros are not
         counted), an object with ``matmat``/``rmatmat`` (matrix-free; ``rmatmat`` follows
@@ -130,7 +161,8 @@ def check_operators(chain: Chain, operators: Any, *, check_finite: bool = True) 
     Returns
     -------
     list
-        The operators, arrays converted with :func:`numpy.asarray`, sparse ones to CSR.
+        The operators, arrays converted with :func:`numpy.asarray` (integer and bool
+        arrays to float64), sparse ones to CSR.
 
     Raises
     ------
@@ -174,12 +206,39 @@ def check_jacobians(chain: Chain, jacobians: Any, *, check_finite: bool = True) 
     return check_operators(chain, jacobians, check_finite=check_finite)
 
 
-def _checked(number: int, result: Any, shape: tuple[int, int], check_finite: bool) -> np.ndarray:
-    result = np.asarray(result)
+def _checked(
+    number: int, result: Any, shape: tuple[int, int], check_finite: bool, method: str
+) -> np.ndarray:
+    """A product an operator returned, as a numeric array of the expected shape."""
+    given = type(result).__name__
+    try:
+        result = np.asarray(result)
+    except Exception as err:
+        raise OperatorError(
+            f"J{number}'s {method} returned a {given} that is not an array: {err}"
+        ) from None
+    if result.dtype.kind not in _NUMERIC_KINDS:
+        got = given if result.dtype.kind == "O" else f"dtype {result.dtype}"
+        raise OperatorError(
+            f"J{number}'s {method} must return a numeric array of shape {shape}, got {got}"
+        )
     if result.shape != shape:
-        raise ShapeError(f"J{number}'s operator returned shape {result.shape}, expected {shape}")
+        raise ShapeError(
+            f"J{number}'s {method} returned shape {result.shape}, expected {shape}"
+        )
     _check_finite(number, result, check_finite)
-    return result
+    return _floating(result)
+
+
+def _call(number: int, method: str, function: Any, block: np.ndarray) -> Any:
+    """Call an operator's product; its own exceptions are reported as the layer's."""
+    try:
+        return function(block)
+    except Exception as err:
+        raise OperatorError(
+            f"J{number}'s {method} failed on a block of shape {block.shape}: "
+            f"{type(err).__name__}: {err}"
+        ) from err
 
 
 def _linearization(number: int, layer: Layer, operator: Any, check: bool) -> Linearization:
@@ -190,12 +249,14 @@ def _linearization(number: int, layer: Layer, operator: Any, check: bool) -> Lin
         return Linearization(layer.kind, layer.n_in, operator)
 
     def tangent(block: np.ndarray) -> np.ndarray:
-        return _checked(number, operator.matmat(block), (layer.n_out, block.shape[1]), check)
+        result = _call(number, "matmat", operator.matmat, block)
+        return _checked(number, result, (layer.n_out, block.shape[1]), check, "matmat")
 
     def adjoint(rows: np.ndarray) -> np.ndarray:
         # R J = (J^T R^T)^T, and scipy's rmatmat is the conjugate transpose J^H U.
-        result = np.conj(operator.rmatmat(np.conj(rows.T)))
-        return _checked(number, result, (layer.n_in, rows.shape[0]), check).T
+        result = _call(number, "rmatmat", operator.rmatmat, np.conj(rows.T))
+        result = _checked(number, result, (layer.n_in, rows.shape[0]), check, "rmatmat")
+        return np.conj(result).T
 
     return Linearization("matrix-free", layer.n_in, tangent=tangent, adjoint=adjoint)
 
@@ -224,7 +285,15 @@ def evaluate(plan: Plan, operators: Sequence[Any], *, check_finite: bool = True)
     Raises
     ------
     ShapeError, OperatorError, NonFiniteError
-        See :func:`check_operators`.
+        See :func:`check_operators`; also an OperatorError naming the layer when a
+        matrix-free operator's ``matmat`` or ``rmatmat`` fails or returns anything but a
+        numeric array of the right shape.
+
+    Notes
+    -----
+    Dtypes: integer and boolean Jacobians (and operator results) are converted to float64
+    before any product, so that products never wrap around or saturate; floating and
+    complex dtypes are kept and combined by numpy's promotion rules.
 
     Examples
     --------
