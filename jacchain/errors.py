@@ -62,7 +62,7 @@ class MethodError(JacChainError):
 
 
 class PlanFormatError(JacChainError):
-    """Serialized plan text that is malformed or inconsistent with its own dims."""
+    """Serialized plan text, or a step array, that is malformed or not a plan of its chain."""
 
 
 class VerificationError(JacChainError):

@@ -21,7 +21,7 @@ from .cost import (
     step_costs,
     step_tapes,
 )
-from .errors import MethodError
+from .errors import MethodError, PlanFormatError
 from .operations import Operation
 from .solvers import BUILTIN_METHODS, PURE_METHODS, get_solver
 from .solvers.bracketing import check_steps, forward_steps, reverse_steps, segment_label
@@ -213,11 +213,27 @@ class Plan:
         steps: np.ndarray,
         method: str = "custom",
         memory_limit: int | None = None,
+        check: bool = True,
     ) -> Plan:
         """Build a plan from a step array (rows ``(op, lo, split, hi)`` in execution order).
 
-        The steps must already form a valid bracketing (solvers guarantee it;
-        :meth:`from_json` checks it).
+        Parameters
+        ----------
+        chain : Chain
+        steps : array_like of int
+            The steps, ``k - 1`` products for a dense chain (see :class:`Step`).
+        method : str
+            The name recorded as the plan's method.
+        memory_limit : int, optional
+            The memory limit recorded with the plan.
+        check : bool
+            Check that the steps form a plan of the chain (O(k); the solvers' own plans
+            skip it).
+
+        Raises
+        ------
+        PlanFormatError
+            If ``chain`` is not a Chain, or the steps do not form a plan of it.
 
         Examples
         --------
@@ -225,7 +241,13 @@ class Plan:
         >>> from jacchain.solvers import forward_steps
         >>> Plan.from_steps(jc.Chain.from_dims([2, 3, 4]), forward_steps(2)).cost
         24
+        >>> Plan.from_steps(jc.Chain.from_dims([2, 3, 4]), [[0, 1, 2, 2]])
+        Traceback (most recent call last):
+        ...
+        jacchain.errors.PlanFormatError: the steps are not a plan of this chain: step 1 (product 1..2..2) has bounds outside 1 <= lo <= split < hi <= 2
         """
+        if check:
+            steps = _checked_steps(chain, steps)
         steps = np.ascontiguousarray(steps, dtype=np.int64).reshape(-1, 4)
         steps.setflags(write=False)
         costs = step_costs(chain, steps)
@@ -406,6 +428,24 @@ class Plan:
         return plan_from_json(text)
 
 
+def _checked_steps(chain: Any, steps: Any) -> np.ndarray:
+    """``steps`` as an int64 step array, if it is a plan of ``chain``; else PlanFormatError."""
+    if not isinstance(chain, Chain):
+        raise PlanFormatError(f"a plan needs a jacchain.Chain, got {type(chain).__name__}")
+    try:
+        array = np.asarray(steps)
+        if array.dtype.kind not in "iu" and array.size:
+            raise TypeError(f"dtype {array.dtype}")
+        array = array.astype(np.int64).reshape(-1, 4) if array.size else np.zeros((0, 4), int)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise PlanFormatError(f"steps must be an int array of rows (op, lo, split, hi): {err}") from None
+    table = None if chain.is_dense else layer_table(chain)
+    problem = check_steps(len(chain), array, table)
+    if problem is not None:
+        raise PlanFormatError(f"the steps are not a plan of this chain: {problem}")
+    return array
+
+
 def _mode_of(chain: Chain, steps: np.ndarray) -> str:
     k = len(chain)
     matrix_free = None if chain.is_dense else layer_table(chain).matrix_free
@@ -540,22 +580,23 @@ def plan(
     memory_limit = _check_memory_limit(memory_limit)
     k = len(chain)
     matrix_free = None if chain.is_dense else layer_table(chain).matrix_free
-    candidate = Plan.from_steps(
-        chain, _solved_steps(method, solver, chain, memory_limit), method, memory_limit
-    )
+    steps = _solved_steps(method, solver, chain, memory_limit)
+    candidate = Plan.from_steps(chain, steps, method, memory_limit, check=False)
     _check_fits(candidate)
     if method in PURE_METHODS:
         return candidate
     reverse_fits = not np.any(matrix_free) or memory_limit is None or _fits(
-        Plan.from_steps(chain, reverse_steps(k, matrix_free), method, memory_limit)
+        Plan.from_steps(chain, reverse_steps(k, matrix_free), method, memory_limit, check=False)
     )
     reverse_cost = candidate.reverse_cost if reverse_fits else None
     best = min(c for c in (candidate.forward_cost, reverse_cost, candidate.cost) if c is not None)
     if candidate.forward_cost == best:
-        return Plan.from_steps(chain, forward_steps(k, matrix_free), method, memory_limit)
-    if reverse_cost == best:
-        return Plan.from_steps(chain, reverse_steps(k, matrix_free), method, memory_limit)
-    return candidate
+        steps = forward_steps(k, matrix_free)
+    elif reverse_cost == best:
+        steps = reverse_steps(k, matrix_free)
+    else:
+        return candidate
+    return Plan.from_steps(chain, steps, method, memory_limit, check=False)
 
 
 def _solved_steps(method: str, solver: Any, chain: Chain, memory_limit: int | None) -> np.ndarray:
@@ -564,14 +605,9 @@ def _solved_steps(method: str, solver: Any, chain: Chain, memory_limit: int | No
     if method in BUILTIN_METHODS:
         return steps
     try:
-        steps = np.asarray(steps, dtype=np.int64)
-    except (TypeError, ValueError, OverflowError) as err:
-        raise MethodError(f"solver {method!r} returned no step array: {err}") from None
-    table = None if chain.is_dense else layer_table(chain)
-    problem = check_steps(len(chain), steps, table)
-    if problem is not None:
-        raise MethodError(f"solver {method!r} returned steps that are not a plan: {problem}")
-    return steps
+        return _checked_steps(chain, steps)
+    except PlanFormatError as err:
+        raise MethodError(f"solver {method!r} returned steps that are not a plan: {err}") from None
 
 
 def _fits(candidate: Plan) -> bool:

@@ -181,7 +181,7 @@ def plan_from_json(text: str | bytes) -> Plan:
     problem = check_steps(len(chain), steps, table)
     if problem is not None:
         raise _fail(f"the steps do not make a plan for dims {list(chain.dims)}: {problem}")
-    plan = Plan.from_steps(chain, steps, method, memory_limit)
+    plan = Plan.from_steps(chain, steps, method, memory_limit, check=False)
     if memory_limit is not None and plan.largest_tape > memory_limit:
         raise _fail(f"the steps record a tape of {plan.largest_tape}, over memory_limit")
     for field in _CHECKED_FIELDS:

@@ -308,3 +308,30 @@ def test_the_cli_refuses_and_plans_a_long_gdjcpb_file(tmp_path):
     with contextlib.redirect_stdout(out):
         assert main(["plan", "--gdjcpb", str(path)]) == 0
     assert "chosen cost" in out.getvalue()
+
+
+@fuzz
+@given(
+    st.lists(st.integers(1, 6), min_size=2, max_size=6),
+    st.one_of(
+        st.lists(st.lists(st.integers(-2, 7), min_size=4, max_size=4), max_size=6),
+        st.lists(st.lists(st.integers(-2, 7), max_size=5), max_size=4),
+        st.lists(scalars, max_size=4),
+        scalars,
+    ),
+)
+def test_plans_from_arbitrary_steps_are_right_or_refused(dims, steps):
+    chain = jc.Chain.from_dims(dims)
+    try:
+        p = jc.Plan.from_steps(chain, steps)
+    except jc.PlanFormatError:
+        return
+    Js = [np.random.default_rng(0).standard_normal((dims[i + 1], dims[i])) for i in range(len(dims) - 1)]
+    expected = Js[0] if len(Js) == 1 else np.linalg.multi_dot(Js[::-1])
+    np.testing.assert_allclose(p.evaluate(Js), expected, rtol=1e-9, atol=1e-9)
+    assert p.cost >= textbook_cost(dims)
+
+
+def test_from_steps_refuses_what_is_not_a_chain():
+    with pytest.raises(jc.PlanFormatError, match="needs a jacchain.Chain, got list"):
+        jc.Plan.from_steps([2, 3, 4], [[0, 1, 1, 2]])
