@@ -29,7 +29,7 @@ import numpy as np
 
 from .chain import Chain, Layer
 from .cost import DENSE, DIAGONAL, IDENTITY
-from .errors import GraphError
+from .errors import GraphError, NonFiniteError
 
 __all__ = [
     "EDGE_KINDS",
@@ -49,7 +49,11 @@ EDGE_KINDS = {"identity": IDENTITY, "diagonal": DIAGONAL, "dense": DENSE}
 Value = tuple[int, Any]
 """An edge Jacobian by structure: (IDENTITY, size), (DIAGONAL, 1-D array) or (DENSE, 2-D array)."""
 
+MAX_TOTAL_SIZE = 2**63 - 1
+"""The largest size of a variable, and of the sum of the sizes of a graph's variables."""
+
 _NUMERIC_KINDS = "biufc"
+_EXACT_KINDS = "biu"
 _MAX_PASSES = 20
 
 
@@ -161,8 +165,38 @@ def _sizes(graph: nx.DiGraph) -> dict[Any, int]:
             raise GraphError(
                 f"node {_node_text(node)} has size {size!r}: a size must be a positive int"
             )
+        if int(size) > MAX_TOTAL_SIZE:
+            raise GraphError(
+                f"node {_node_text(node)} has size {int(size)}, beyond the int64 range: "
+                "sizes must be at most 2**63 - 1"
+            )
         sizes[node] = int(size)
     return sizes
+
+
+def _check_total_size(names: list[Any], sizes: dict[Any, int]) -> None:
+    """Refuse graphs whose relevant variables' sizes sum beyond the int64 range."""
+    total = sum(sizes[node] for node in names)
+    if total > MAX_TOTAL_SIZE:
+        largest = max(names, key=sizes.__getitem__)
+        raise GraphError(
+            f"the sizes of the graph's variables sum to {total}, beyond the int64 range "
+            f"(2**63 - 1) that frontier widths and elimination weights use; the largest is "
+            f"node {_node_text(largest)} of size {sizes[largest]}"
+        )
+
+
+def _topological_order(graph: nx.DiGraph) -> list[Any]:
+    """The nodes in topological order, ties in the graph's node order; cycles refused.
+
+    When the node order is already topological (as when nodes are added before the
+    nodes computed from them), it is the answer, found in O(nodes + edges).
+    """
+    position = {node: i for i, node in enumerate(graph)}
+    if all(position[u] < position[v] for u, v in graph.edges):
+        return list(graph)
+    _check_acyclic(graph)
+    return list(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
 
 
 def _check_acyclic(graph: nx.DiGraph) -> None:
@@ -171,6 +205,32 @@ def _check_acyclic(graph: nx.DiGraph) -> None:
     cycle = nx.find_cycle(graph)
     path = " -> ".join(_node_text(u) for u, _v in cycle) + f" -> {_node_text(cycle[0][0])}"
     raise GraphError(f"the graph has a cycle: {path}")
+
+
+def _edge_array(jacobian: Any, edge: str) -> np.ndarray:
+    """An edge's ``jacobian`` as a numeric array; integer and bool arrays become float64.
+
+    A scipy.sparse matrix is densified (graph edges are dense, diagonal or identity); a
+    masked array with masked entries is refused (its hidden values would be used).
+    Integers and booleans are promoted before any arithmetic, so that sums and products
+    of edge Jacobians neither wrap around nor saturate.
+    """
+    if type(jacobian).__module__.startswith("scipy.sparse") and hasattr(jacobian, "toarray"):
+        jacobian = jacobian.toarray()
+    if np.ma.isMaskedArray(jacobian) and np.ma.getmaskarray(jacobian).any():
+        raise GraphError(f"{edge} has a jacobian with masked entries: fill them (numpy.ma.filled)")
+    try:
+        array = np.asarray(jacobian)
+    except (TypeError, ValueError, OverflowError, RuntimeError) as err:
+        raise GraphError(f"{edge} has a jacobian that is not an array: {err}") from None
+    if array.dtype.kind not in _NUMERIC_KINDS:
+        raise GraphError(
+            f"{edge} has a jacobian of dtype {array.dtype}: it must be a numeric array "
+            "(bool, int, float or complex)"
+        )
+    if array.dtype.kind in _EXACT_KINDS:
+        array = array.astype(np.float64)
+    return array
 
 
 def _edge_value(u: Any, v: Any, data: dict, m: int, n: int, values: bool) -> tuple[int, Any]:
@@ -187,12 +247,7 @@ def _edge_value(u: Any, v: Any, data: dict, m: int, n: int, values: bool) -> tup
     jacobian = data.get("jacobian")
     if jacobian is None:
         return code, (IDENTITY, n) if code == IDENTITY else None
-    try:
-        array = np.asarray(jacobian)
-    except (TypeError, ValueError) as err:
-        raise GraphError(f"{edge} has a jacobian that is not an array: {err}") from None
-    if array.dtype.kind not in _NUMERIC_KINDS:
-        raise GraphError(f"{edge} has a jacobian of dtype {array.dtype}: it must hold numbers")
+    array = _edge_array(jacobian, edge)
     expected = f"({m}, {n})" + (f" or its diagonal ({n},)" if code == DIAGONAL else "")
     if array.shape != (m, n) and not (code == DIAGONAL and array.shape == (n,)):
         raise GraphError(
@@ -200,7 +255,7 @@ def _edge_value(u: Any, v: Any, data: dict, m: int, n: int, values: bool) -> tup
             f"size({u!r})) = {expected}"
         )
     if array.dtype.kind in "fc" and not np.isfinite(array).all():
-        raise GraphError(f"{edge} has a jacobian with NaN or infinite entries")
+        raise NonFiniteError(f"{edge} has a jacobian with NaN or infinite entries")
     if code == DIAGONAL and array.ndim == 2:
         diagonal = np.diagonal(array).copy()
         if np.count_nonzero(array - np.diag(diagonal)):
@@ -218,6 +273,11 @@ def _edge_value(u: Any, v: Any, data: dict, m: int, n: int, values: bool) -> tup
 def _node_list(graph: nx.DiGraph, nodes: Any, what: str) -> list[Any]:
     if isinstance(nodes, (str, bytes)) or not isinstance(nodes, Iterable):
         raise GraphError(f"{what} must be a list of nodes, got {type(nodes).__name__} {nodes!r}")
+    if isinstance(nodes, (set, frozenset)):
+        raise GraphError(
+            f"{what} must be a list of nodes in order (the Jacobian's blocks follow it), got "
+            f"an unordered {type(nodes).__name__}"
+        )
     nodes = list(nodes)
     if not nodes:
         raise GraphError(f"{what} must name at least one node")
@@ -233,6 +293,18 @@ def _node_list(graph: nx.DiGraph, nodes: Any, what: str) -> list[Any]:
             raise GraphError(f"{what[:-1]} {_node_text(node)} is listed twice")
         seen.add(node)
     return nodes
+
+
+def _reached(adjacency: Any, sources: list[Any]) -> set[Any]:
+    """The sources and every node reachable from them: one traversal, O(nodes + edges)."""
+    seen = set(sources)
+    stack = list(seen)
+    while stack:
+        for node in adjacency[stack.pop()]:
+            if node not in seen:
+                seen.add(node)
+                stack.append(node)
+    return seen
 
 
 def _default_outputs(graph: nx.DiGraph) -> list[Any]:
@@ -267,11 +339,22 @@ def read_graph(
     ------
     GraphError
         For anything but a non-empty acyclic DiGraph; a node without a positive int
-        ``size``; an edge with an unknown ``kind``, a non-square identity or diagonal, or a
-        ``jacobian`` of the wrong shape or dtype, with NaN or infinite entries, or not of
-        its kind; inputs or outputs that are not nodes of the graph, listed twice or none;
-        an input with predecessors; and (with ``values``) a non-identity edge without a
-        ``jacobian``. The message names the node or edge.
+        ``size``, or of a size beyond int64 (also when the sizes of the variables that
+        matter sum beyond it); an edge with an unknown ``kind``, a non-square identity or
+        diagonal, or a ``jacobian`` of the wrong shape or dtype, with masked entries, or
+        not of its kind; inputs or outputs that are not a list (a set has no order), not
+        nodes of the graph, listed twice or none; an input with predecessors; and (with
+        ``values``) a non-identity edge without a ``jacobian``. The message names the node
+        or edge.
+    NonFiniteError
+        For an edge ``jacobian`` with NaN or infinite entries (named).
+
+    Notes
+    -----
+    Edge Jacobians of integer or bool dtype are promoted to float64 (so no product or
+    sum wraps around or saturates); floating and complex dtypes are kept; a
+    scipy.sparse matrix is densified. Time O((nodes + edges) log nodes), O(nodes +
+    edges) when the graph's node order is already topological.
 
     Examples
     --------
@@ -286,7 +369,7 @@ def read_graph(
     """
     _check_container(graph)
     sizes = _sizes(graph)
-    _check_acyclic(graph)
+    topological = _topological_order(graph)
     codes: dict[tuple[Any, Any], int] = {}
     found: dict[tuple[Any, Any], Value | None] = {}
     for u, v, data in graph.edges(data=True):
@@ -301,16 +384,10 @@ def read_graph(
                 f"input {_node_text(node)} has a predecessor ({_node_text(pred)}): inputs are "
                 "independent variables, with no edges into them"
             )
-    active = set(inputs).union(*(nx.descendants(graph, x) for x in inputs))
-    useful = set(outputs).union(*(nx.ancestors(graph, y) for y in outputs))
-    inner = active & useful
+    inner = _reached(graph.succ, inputs) & _reached(graph.pred, outputs)
     keep = inner | set(inputs) | set(outputs)
-    position = {node: i for i, node in enumerate(graph)}
-    order = [
-        node
-        for node in nx.lexicographical_topological_sort(graph, key=position.__getitem__)
-        if node in keep
-    ]
+    order = [node for node in topological if node in keep]
+    _check_total_size(order, sizes)
     index = {node: i for i, node in enumerate(order)}
     edges = sorted(
         (index[u], index[v], code) for (u, v), code in codes.items() if u in inner and v in inner
@@ -423,39 +500,127 @@ def _last(spec: GraphSpec, levels: list[int], depth: int, outputs: set[int], x: 
     return levels[x]
 
 
+def _span(level: int, last: int, depth: int) -> int:
+    """How many of the inner frontiers 1..depth-1 lie in [level, last]."""
+    return max(0, min(last, depth - 1) - max(level, 1) + 1)
+
+
 def _alive(spec: GraphSpec, levels: list[int], depth: int, outputs: set[int], x: int) -> int:
     """How many of the inner frontiers 1..depth-1 hold variable x."""
-    last = _last(spec, levels, depth, outputs, x)
-    return max(0, min(last, depth - 1) - max(levels[x], 1) + 1)
+    return _span(levels[x], _last(spec, levels, depth, outputs, x), depth)
+
+
+class _Uses:
+    """The levels, and for every variable the latest level among its successors.
+
+    ``top[u]`` is that level (-1 for none) and ``count[u]`` how many successors hold it;
+    :meth:`move` keeps both up to date in O(predecessors), rescanning a variable's
+    successors only when the one successor at its top level moves down.
+    """
+
+    def __init__(self, spec: GraphSpec, levels: list[int]) -> None:
+        self.spec, self.levels = spec, levels
+        self.top = [-1] * len(levels)
+        self.count = [0] * len(levels)
+        for u in range(len(levels)):
+            self._rescan(u)
+
+    def _rescan(self, u: int) -> None:
+        top, count = -1, 0
+        for w in self.spec.succs[u]:
+            level = self.levels[w]
+            if level > top:
+                top, count = level, 1
+            elif level == top:
+                count += 1
+        self.top[u], self.count[u] = top, count
+
+    def other(self, u: int, v: int) -> int:
+        """The latest level among the successors of u other than v (-1 if none)."""
+        if self.levels[v] < self.top[u] or self.count[u] > 1:
+            return self.top[u]
+        return max((self.levels[w] for w in self.spec.succs[u] if w != v), default=-1)
+
+    def move(self, v: int, level: int) -> None:
+        """Put variable v at ``level`` (a level other than its current one)."""
+        old, self.levels[v] = self.levels[v], level
+        for u in self.spec.preds[v]:
+            top = self.top[u]
+            if level > top:
+                self.top[u], self.count[u] = level, 1
+            elif level == top:
+                self.count[u] += 1
+            elif old == top:
+                self.count[u] -= 1
+                if self.count[u] == 0:
+                    self._rescan(u)
+
+
+def _best_level(
+    spec: GraphSpec, uses: _Uses, depth: int, outputs: set[int], v: int, lo: int, hi: int
+) -> int:
+    """The level in [lo, hi] that minimizes the lifetimes of v and its predecessors.
+
+    The width counted is the local search's objective, v's lifetime and its
+    predecessors', each times its size; the current level is kept unless another is
+    strictly narrower, and then the lowest of the narrowest wins. Only what depends on
+    the level is computed: a predecessor u that is an output, or is used at level ``hi``
+    or later by another successor, keeps its lifetime. Any other u, last used by its
+    other successors at level ``other`` < ``hi``, lives from ``max(level(u), 1)`` to
+    ``max(L, other) - 1`` when v is at level L, which adds ``size(u) * max(L, other)``
+    plus a constant; scanning L upwards over the predecessors sorted by ``other`` gives
+    every width in O(p log p + hi - lo) for p predecessors.
+    """
+    sizes, levels = spec.sizes, uses.levels
+    moving = []
+    for u in spec.preds[v]:
+        if u not in outputs:
+            other = uses.other(u, v)
+            if other < hi:
+                moving.append((other, sizes[u]))
+    moving.sort()
+    # v's lifetime at level L >= 1: from L to its last use ``end`` (L itself when v has
+    # no later use), within the inner frontiers 1..depth-1
+    own = depth if v in outputs else uses.top[v] - 1 if spec.succs[v] else None
+    end = None if own is None else min(own, depth - 1)
+    size_v, count = sizes[v], len(moving)
+    below, above, i = 0, sum(other * size for other, size in moving), 0
+    widths = []
+    for level in range(lo, hi + 1):
+        while i < count and moving[i][0] < level:
+            other, size = moving[i]
+            below, above, i = below + size, above - other * size, i + 1
+        if end is None:
+            lifetime = 1 if level < depth else 0
+        else:
+            lifetime = end - level + 1 if end >= level else 0
+        widths.append(size_v * lifetime + level * below + above)
+    best, best_width = levels[v], widths[levels[v] - lo]
+    for level, width in enumerate(widths, start=lo):
+        if width < best_width:
+            best, best_width = level, width
+    return best
 
 
 def _narrow(spec: GraphSpec, start: list[int], depth: int) -> tuple[list[int], int]:
     """Local search from ``start``: move variables between levels while frontiers narrow."""
-    levels = list(start)
+    uses = _Uses(spec, list(start))
+    levels = uses.levels
     outputs = set(spec.outputs)
     inputs = set(spec.inputs)
-
-    def local(v: int) -> int:
-        return sum(
-            spec.sizes[x] * _alive(spec, levels, depth, outputs, x) for x in (v, *spec.preds[v])
-        )
-
     for _ in range(_MAX_PASSES):
         changed = False
         for v in range(len(levels)):
             if v in inputs:
                 continue
-            lo = 1 + max((levels[u] for u in spec.preds[v]), default=0)
-            hi = min((levels[w] for w in spec.succs[v]), default=depth + 1) - 1
-            current = levels[v]
-            best, best_width = current, local(v)
-            for level in range(lo, hi + 1):
-                levels[v] = level
-                width = local(v)
-                if width < best_width:
-                    best, best_width = level, width
-            levels[v] = best
-            changed |= best != current
+            lo = 1 + max(map(levels.__getitem__, spec.preds[v]), default=0)
+            hi = min(map(levels.__getitem__, spec.succs[v]), default=depth + 1) - 1
+            if lo >= hi:
+                continue
+            best = _best_level(spec, uses, depth, outputs, v, lo, hi)
+            if best != levels[v]:
+                uses.move(v, best)
+                changed = True
         if not changed:
             break
     total = sum(
@@ -466,7 +631,8 @@ def _narrow(spec: GraphSpec, start: list[int], depth: int) -> tuple[list[int], i
 
 def _layer(
     spec: GraphSpec, before: tuple[int, ...], after: tuple[int, ...], blocks: list[Block]
-) -> Layer:
+) -> tuple[int, int, str, int]:
+    """The layer between two frontiers as ``(n_in, n_out, kind, nnz)``."""
     n = sum(spec.sizes[x] for x in before)
     m = sum(spec.sizes[x] for x in after)
     nnz = 0
@@ -488,12 +654,37 @@ def _layer(
     )
     codes = {block.code for block in blocks}
     if aligned and codes == {IDENTITY}:
-        return Layer(n, m, "identity")
+        return n, m, "identity", nnz
     if aligned and codes == {DIAGONAL}:
-        return Layer(n, m, "diagonal")
-    if nnz == m * n:
-        return Layer(n, m)
-    return Layer(n, m, "sparse", nnz=nnz)
+        return n, m, "diagonal", nnz
+    return n, m, "dense" if nnz == m * n else "sparse", nnz
+
+
+def _chain(layers: list[tuple[int, int, str, int]]) -> Chain:
+    """The chain of layers given as ``(n_in, n_out, kind, nnz)``.
+
+    All dense (as on a path graph), it is built from its dims alone.
+    """
+    if all(kind == "dense" for _n, _m, kind, _nnz in layers):
+        return Chain.from_dims([layers[0][0]] + [m for _n, m, _kind, _nnz in layers])
+    return Chain(
+        [Layer(n, m, kind, nnz=nnz if kind == "sparse" else None) for n, m, kind, nnz in layers]
+    )
+
+
+def _inner_frontiers(spec: GraphSpec, levels: list[int], depth: int) -> list[tuple[int, ...]]:
+    """Frontiers 1..depth-1: each variable joins those from its level to its last use.
+
+    A sweep over the variables' lifetimes in topological order, so each frontier comes
+    out in topological order: time O(variables + edges + the frontiers' total length).
+    """
+    outputs = set(spec.outputs)
+    inner: list[list[int]] = [[] for _ in range(depth + 1)]
+    for x in range(len(levels)):
+        last = min(_last(spec, levels, depth, outputs, x), depth - 1)
+        for i in range(max(levels[x], 1), last + 1):
+            inner[i].append(x)
+    return [tuple(frontier) for frontier in inner[1:depth]]
 
 
 def graph_layers(spec: GraphSpec) -> GraphLayers:
@@ -546,19 +737,9 @@ def graph_layers(spec: GraphSpec) -> GraphLayers:
     early, early_width = _narrow(spec, asap, depth)
     late, late_width = _narrow(spec, alap, depth)
     levels = early if early_width <= late_width else late
-    outputs = set(spec.outputs)
-    frontiers: list[tuple[int, ...]] = [spec.inputs]
-    for i in range(1, depth):
-        frontiers.append(
-            tuple(
-                x
-                for x in range(len(levels))
-                if levels[x] <= i <= _last(spec, levels, depth, outputs, x)
-            )
-        )
-    frontiers.append(spec.outputs)
+    frontiers = [spec.inputs, *_inner_frontiers(spec, levels, depth), spec.outputs]
     all_blocks: list[tuple[Block, ...]] = []
-    layers: list[Layer] = []
+    layers: list[tuple[int, int, str, int]] = []
     for i in range(1, depth + 1):
         blocks: list[Block] = []
         for v in frontiers[i]:
@@ -573,7 +754,7 @@ def graph_layers(spec: GraphSpec) -> GraphLayers:
         levels=tuple(levels),
         frontiers=tuple(frontiers),
         blocks=tuple(all_blocks),
-        chain=Chain(layers),
+        chain=_chain(layers),
     )
 
 

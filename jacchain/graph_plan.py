@@ -17,22 +17,22 @@ free, diagonal blocks counted by their size); FLOPs are twice that.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from .elimination import (
+    Elimination,
     EliminationGraph,
     eliminate,
     elimination_graph,
     eliminations,
     exact_order,
-    markowitz_order,
-    order_cost,
+    markowitz_eliminations,
 )
-from .errors import GraphError, MethodError
+from .errors import GraphError, MethodError, NonFiniteError
 from .graph import GraphLayers, GraphSpec, graph_layers, graph_spec, layer_operators, read_graph
 from .plan import Plan, Step, plan
 from .report import format_dims, step_table
@@ -92,9 +92,9 @@ class GraphPlan:
     mode : str
         ``"forward"`` or ``"reverse"`` for an elimination in (reverse) topological order,
         else ``"mixed"``; for the chain strategy, the chain plan's mode.
-    steps : tuple
-        :class:`EliminationStep` for each eliminated vertex, or for the chain strategy the
-        chain plan's :class:`~jacchain.Step` objects.
+    steps : sequence
+        A tuple of :class:`EliminationStep`, one per eliminated vertex, or for the chain
+        strategy the chain plan's steps (its lazy sequence of :class:`~jacchain.Step`).
     order : tuple or None
         The eliminated nodes in order (None for the chain strategy).
     candidates : tuple of (str, int)
@@ -120,7 +120,7 @@ class GraphPlan:
     forward_cost: int
     reverse_cost: int
     mode: str
-    steps: tuple[EliminationStep, ...] | tuple[Step, ...]
+    steps: tuple[EliminationStep, ...] | Sequence[Step]
     order: tuple[Hashable, ...] | None
     candidates: tuple[tuple[str, int], ...]
     chain_plan: Plan | None = None
@@ -211,6 +211,9 @@ class GraphPlan:
         GraphError
             If the graph is invalid, lacks an edge Jacobian, or differs from the graph
             planned for (other variables, sizes, edges or edge kinds).
+        NonFiniteError
+            If an edge Jacobian has NaN or infinite entries, or the products of finite
+            ones overflow (as float16 edges soon do).
 
         Examples
         --------
@@ -225,21 +228,30 @@ class GraphPlan:
                 f"the graph differs from the one planned: {_difference(self.spec, spec)}"
             )
         if self.chain_plan is not None and self.layers is not None:
-            return self.chain_plan.evaluate(layer_operators(self.layers, values))
-        return eliminate(self._elimination, self._vertices, values)
+            jacobian = self.chain_plan.evaluate(layer_operators(self.layers, values))
+        else:
+            jacobian = eliminate(self._elimination, self._vertices, values)
+        if not np.isfinite(jacobian).all():
+            raise NonFiniteError(
+                "the computed Jacobian has NaN or infinite entries: products of the (finite) "
+                "edge Jacobians overflow their dtype"
+            )
+        return jacobian
 
 
 def _difference(planned: GraphSpec, given: GraphSpec) -> str:
-    if set(planned.names) != set(given.names):
-        missing = [n for n in planned.names if n not in set(given.names)]
-        extra = [n for n in given.names if n not in set(planned.names)]
-        if missing:
-            return f"node {missing[0]!r} is missing"
+    """The first difference between two specs, in words (O(nodes + edges))."""
+    sizes = dict(zip(planned.names, planned.sizes, strict=True))
+    present = set(given.names)
+    missing = [name for name in planned.names if name not in present]
+    if missing:
+        return f"node {missing[0]!r} is missing"
+    extra = [name for name in given.names if name not in sizes]
+    if extra:
         return f"node {extra[0]!r} is new"
     for name, size in zip(given.names, given.sizes, strict=True):
-        want = planned.sizes[planned.names.index(name)]
-        if size != want:
-            return f"node {name!r} has size {size}, planned {want}"
+        if size != sizes[name]:
+            return f"node {name!r} has size {size}, planned {sizes[name]}"
     named = {(planned.names[u], planned.names[v]): c for u, v, c in planned.edges}
     found = {(given.names[u], given.names[v]): c for u, v, c in given.edges}
     for edge in sorted(named.keys() ^ found.keys(), key=repr):
@@ -262,11 +274,11 @@ def _elimination_plan(
     graph: EliminationGraph,
     method: str,
     strategy: str,
-    order: tuple[int, ...],
+    done: list[Elimination],
     pure: tuple[int, int],
     candidates: tuple[tuple[str, int], ...],
 ) -> GraphPlan:
-    done = eliminations(graph, order)
+    order = tuple(step.vertex for step in done)
     if strategy in ("forward", "reverse"):
         mode = strategy
     elif _is_topological(graph, order):
@@ -314,7 +326,7 @@ def _chain_plan(
         forward_cost=pure[0],
         reverse_cost=pure[1],
         mode=chain_plan.mode,
-        steps=tuple(chain_plan.steps),
+        steps=chain_plan.steps,
         order=None,
         candidates=candidates,
         chain_plan=chain_plan,
@@ -382,20 +394,19 @@ def plan_graph(
         )
     spec = graph_spec(graph, inputs, outputs)
     eg = elimination_graph(spec)
-    orders: dict[str, tuple[int, ...]] = {
-        "forward": eg.intermediates,
-        "reverse": eg.intermediates[::-1],
+    done = {
+        "forward": eliminations(eg, eg.intermediates),
+        "reverse": eliminations(eg, eg.intermediates[::-1]),
     }
-    costs = {name: order_cost(eg, order) for name, order in orders.items()}
-    pure = (costs["forward"], costs["reverse"])
     tried = [method] if method != "auto" else ["forward", "reverse", "markowitz", "chain"]
     if method == "auto" and len(eg.intermediates) <= AUTO_EXACT_INTERMEDIATES:
         tried.append("exact")
     if "exact" in tried:
-        orders["exact"], costs["exact"] = exact_order(eg)
+        done["exact"] = eliminations(eg, exact_order(eg)[0])
     if "markowitz" in tried:
-        orders["markowitz"] = markowitz_order(eg)
-        costs["markowitz"] = order_cost(eg, orders["markowitz"])
+        done["markowitz"] = markowitz_eliminations(eg)
+    costs = {name: sum(step.cost for step in steps) for name, steps in done.items()}
+    pure = (costs["forward"], costs["reverse"])
     if "chain" in tried:
         by_layers = _chain_plan(spec, method, pure, ())
         costs["chain"] = by_layers.cost
@@ -406,7 +417,7 @@ def plan_graph(
         strategy = next(name for name in _PREFERENCE if name in costs and costs[name] <= best)
     if strategy == "chain":
         return replace(by_layers, candidates=candidates)
-    return _elimination_plan(spec, eg, method, strategy, orders[strategy], pure, candidates)
+    return _elimination_plan(spec, eg, method, strategy, done[strategy], pure, candidates)
 
 
 def _report(p: GraphPlan, max_rows: int) -> str:

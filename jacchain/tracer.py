@@ -8,8 +8,12 @@ with its ``kind`` (``"identity"``, ``"diagonal"`` or ``"dense"``) -- the graph t
 :func:`jacchain.plan_graph` plans. Recorded: ``+``, ``-``, ``*``, ``/``, ``**``, unary
 ``-``, the elementwise functions :func:`exp`, :func:`log`, :func:`sin`, :func:`cos`,
 :func:`tanh` and :func:`sqrt`, :meth:`Var.sum`, and products ``A @ x`` and ``x @ A`` with
-constant matrices. Values are scalars or 1-D vectors; a scalar combines with a vector by
-broadcasting. Constants (numbers, numpy arrays) are not nodes.
+constant matrices; numpy's ufuncs of the same operations (``np.exp(x)``, ``A @ x`` with an
+ndarray ``A``, ``np.sum(x)``) are recorded alike. Values are scalars or 1-D vectors; a
+scalar combines with a vector by broadcasting. Constants (numbers, numpy arrays) are not
+nodes. Anything else done with a Var (indexing, comparisons, other numpy functions) is a
+:class:`~jacchain.GraphError`, and a NaN or infinite input, constant, value or local
+derivative a :class:`~jacchain.NonFiniteError` naming the operation.
 
 Examples
 --------
@@ -31,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import numpy as np
 
-from .errors import GraphError
+from .errors import GraphError, NonFiniteError
 
 if TYPE_CHECKING:
     from .graph_plan import GraphPlan
@@ -40,18 +44,29 @@ __all__ = ["Tracer", "Var", "Traced", "trace", "exp", "log", "sin", "cos", "tanh
 
 
 def _as_array(value: Any, what: str) -> np.ndarray:
+    """``value`` (a number or 1-D array_like of numbers) as a finite float or complex array."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(
         value, (numbers.Number, np.ndarray, np.generic, list, tuple)
     ):
         raise GraphError(
             f"cannot trace {what} of type {type(value).__name__}: use numbers or arrays"
         )
-    array = np.asarray(value, dtype=float) if not np.iscomplexobj(value) else np.asarray(value)
+    try:
+        array = np.asarray(value)
+        array = array if array.dtype.kind == "c" else np.asarray(value, dtype=float)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise GraphError(f"cannot trace {what}: it is not an array of numbers ({err})") from None
     if array.ndim > 1:
         raise GraphError(
             f"{what} has shape {array.shape}: the tracer handles scalars and 1-D vectors"
         )
+    _check_finite(array, what)
     return array
+
+
+def _check_finite(array: np.ndarray, what: str) -> None:
+    if not np.isfinite(array).all():
+        raise NonFiniteError(f"{what} has NaN or infinite entries")
 
 
 class Var:
@@ -80,7 +95,6 @@ class Var:
     """
 
     __slots__ = ("tracer", "node", "value")
-    __array_ufunc__ = None  # numpy defers to Var's reflected operators: ndarray + Var -> Var
 
     def __init__(self, tracer: Tracer, node: Hashable, value: np.ndarray) -> None:
         self.tracer, self.node, self.value = tracer, node, value
@@ -141,14 +155,23 @@ class Var:
     def __pos__(self) -> Var:
         return self
 
-    def sum(self) -> Var:
-        """The sum of the entries, a scalar.
+    def sum(self, axis: Any = None, dtype: Any = None, out: Any = None, **options: Any) -> Var:
+        """The sum of the entries, a scalar (also as ``numpy.sum(x)``).
+
+        Raises
+        ------
+        GraphError
+            For an ``axis``, ``dtype``, ``out`` or other option (none is recorded).
 
         Examples
         --------
         >>> Tracer().input([1.0, 2.0, 3.0]).sum().value
         array(6.)
         """
+        given = [key for key, v in (("axis", axis), ("dtype", dtype), ("out", out)) if v is not None]
+        given += sorted(options)
+        if given:
+            raise GraphError(f"the tracer records sum() of all entries only, without {given}")
         return self.tracer._record(
             "sum", self.value.sum(), [(self, np.ones((1, self.size)), "dense")]
         )
@@ -160,6 +183,49 @@ class Var:
     def __rmatmul__(self, matrix: Any) -> Var:
         """``A @ x`` for a constant matrix A of shape (m, size(x))."""
         return _linear(self, _matrix(matrix, self, transpose=False))
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Var:
+        """numpy's ufuncs on a Var: those the tracer records (``np.exp(x)``, ``A @ x``, ...).
+
+        ``ndarray + Var`` and the like land here too, and are recorded as ``Var``
+        operations; any other ufunc, method or option is a :class:`GraphError`.
+        """
+        name = getattr(ufunc, "__name__", repr(ufunc))
+        if method != "__call__" or kwargs or name not in _UFUNCS:
+            raise GraphError(
+                f"the tracer does not record numpy.{name}"
+                + (f".{method}" if method != "__call__" else "")
+                + (f" with {sorted(kwargs)}" if kwargs else "")
+                + f"; it records {', '.join(sorted(_UFUNCS))}"
+            )
+        operation = _UFUNCS[name]
+        if isinstance(operation, tuple):  # a binary operator: call the Var's own method
+            left, right = inputs
+            if isinstance(left, Var):
+                return getattr(left, operation[0])(right)
+            return getattr(right, operation[1])(left)
+        return operation(*inputs)
+
+    def __array__(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        raise GraphError(
+            f"{self.node!r} is a traced Var, not an array: use the operations of "
+            "jacchain.tracer (or its .value for the number)"
+        )
+
+    def _unsupported(self, *args: Any) -> Any:
+        raise GraphError(
+            f"the tracer cannot record this use of {self.node!r}: it records "
+            "+ - * / ** @, unary -, .sum() and exp, log, sin, cos, tanh, sqrt on whole "
+            "values (no indexing, comparison, iteration or conversion to a number)"
+        )
+
+    __getitem__ = __setitem__ = __iter__ = __len__ = __contains__ = __bool__ = _unsupported
+    __lt__ = __le__ = __gt__ = __ge__ = _unsupported
+    __float__ = __int__ = __index__ = __complex__ = _unsupported
+    __abs__ = __invert__ = __round__ = __trunc__ = __floor__ = __ceil__ = _unsupported
+    __mod__ = __rmod__ = __floordiv__ = __rfloordiv__ = __divmod__ = __rdivmod__ = _unsupported
+    __and__ = __rand__ = __or__ = __ror__ = __xor__ = __rxor__ = _unsupported
+    __lshift__ = __rlshift__ = __rshift__ = __rrshift__ = _unsupported
 
 
 def _add_partials(x: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
@@ -179,12 +245,23 @@ def _power_partials(x: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
 def _matrix(matrix: Any, x: Var, transpose: bool) -> np.ndarray:
     if isinstance(matrix, Var):
         raise GraphError("the tracer multiplies a Var only by constant matrices")
-    array = np.asarray(matrix, dtype=float)
+    what = f"the matrix multiplying {x.node!r}"
+    if isinstance(matrix, (bool, np.bool_, str, bytes)) or not isinstance(
+        matrix, (np.ndarray, list, tuple)
+    ):
+        raise GraphError(f"cannot trace {what}: a {type(matrix).__name__} is not a matrix")
+    try:
+        array = np.asarray(matrix)
+        array = array if array.dtype.kind == "c" else np.asarray(matrix, dtype=float)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise GraphError(f"cannot trace {what}: it is not an array of numbers ({err})") from None
+    shape = array.shape
     array = array.T if transpose else array
     if array.ndim != 2 or array.shape[1] != x.size:
         raise GraphError(
-            f"cannot multiply {x.node!r} of size {x.size} by a matrix of shape {np.shape(matrix)}"
+            f"cannot multiply {x.node!r} of size {x.size} by a matrix of shape {shape}"
         )
+    _check_finite(array, what)
     return array
 
 
@@ -205,6 +282,26 @@ def _partial(
     if operand.size == d.size:
         return np.diag(d), "identity" if unit else "diagonal"
     return d.reshape(-1, 1), "dense"
+
+
+_UFUNCS: dict[str, Any] = {
+    "add": ("__add__", "__radd__"),
+    "subtract": ("__sub__", "__rsub__"),
+    "multiply": ("__mul__", "__rmul__"),
+    "true_divide": ("__truediv__", "__rtruediv__"),
+    "divide": ("__truediv__", "__rtruediv__"),
+    "power": ("__pow__", "__rpow__"),
+    "matmul": ("__matmul__", "__rmatmul__"),
+    "negative": lambda x: -x,
+    "positive": lambda x: x,
+    "exp": lambda x: exp(x),
+    "log": lambda x: log(x),
+    "sin": lambda x: sin(x),
+    "cos": lambda x: cos(x),
+    "tanh": lambda x: tanh(x),
+    "sqrt": lambda x: sqrt(x),
+}
+"""numpy's ufuncs that a Var records: binary ones by its operator methods, unary ones."""
 
 
 def _tracer_of(*operands: Any) -> Tracer:
@@ -360,16 +457,28 @@ class Tracer:
         return var
 
     def _add_node(self, name: Hashable, value: np.ndarray, op: str) -> None:
+        self._check_name(name)
+        self._graph.add_node(name, size=int(value.size), value=value, op=op)
+
+    def _check_name(self, name: Any) -> None:
+        """A new node's name must be hashable, not None, and not taken."""
         try:
             taken = name in self._graph
         except TypeError:
             raise GraphError(f"a node name must be hashable, got {name!r}") from None
+        if name is None:
+            raise GraphError("a node name cannot be None")
         if taken:
             raise GraphError(f"the name {name!r} is already a node of the traced graph")
-        self._graph.add_node(name, size=int(value.size), value=value, op=op)
 
     def _record(self, op: str, value: Any, parents: Sequence[tuple[Var, np.ndarray, str]]) -> Var:
         value = np.asarray(value)
+        operands = ", ".join(repr(parent.node) for parent, _jacobian, _kind in parents)
+        _check_finite(value, f"the value of {op}({operands})")
+        for parent, jacobian, _kind in parents:
+            _check_finite(
+                jacobian, f"the derivative of {op}({operands}) with respect to {parent.node!r}"
+            )
         self._count += 1
         name = f"v{self._count}"
         while name in self._graph:
@@ -387,14 +496,13 @@ class Tracer:
         return Var(self, name, value)
 
     def _rename(self, var: Var, name: Hashable) -> None:
-        if name == var.node:
-            return
         try:
-            taken = name in self._graph
+            same = name in {var.node}  # hash and ==, as the graph compares names
         except TypeError:
             raise GraphError(f"a node name must be hashable, got {name!r}") from None
-        if taken:
-            raise GraphError(f"the name {name!r} is already a node of the traced graph")
+        if same:
+            return
+        self._check_name(name)
         nx.relabel_nodes(self._graph, {var.node: name}, copy=False)
         var.node = name
 
@@ -422,7 +530,14 @@ class Tracer:
         >>> sorted(t.to_graph(x + 1).nodes)
         ['v2', 'x0']
         """
-        outputs = [outputs] if isinstance(outputs, Var) else list(outputs)
+        if isinstance(outputs, Var):
+            outputs = [outputs]
+        elif isinstance(outputs, (list, tuple)):
+            outputs = list(outputs)
+        else:
+            raise GraphError(f"outputs must be a Var or a list of Vars, got {outputs!r}")
+        if not outputs:
+            raise GraphError("to_graph needs at least one output")
         for y in outputs:
             if not isinstance(y, Var) or y.tracer is not self:
                 raise GraphError(f"an output must be a Var of this tracer, got {y!r}")
@@ -470,7 +585,7 @@ class Traced:
         return plan_graph(self.graph, self.inputs, self.outputs, method)
 
 
-def trace(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Traced:
+def trace(f: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Traced:
     """Run ``f`` on traced inputs and return its computational graph.
 
     Parameters
@@ -489,7 +604,14 @@ def trace(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Traced:
     Raises
     ------
     GraphError
-        If ``f`` returns something other than Vars of this trace, or the same Var twice.
+        If ``f`` is not callable, an input is not a number or 1-D array of numbers, ``f``
+        uses a Var in a way the tracer does not record (indexing, comparisons, numpy
+        functions other than the recorded ufuncs, ...), or returns something other than
+        Vars of this trace, or the same Var twice.
+    NonFiniteError
+        If an input, a constant, a recorded value or a local derivative has NaN or
+        infinite entries (``log(0)``, ``1 / 0``, ``sqrt(0)``'s derivative, an overflow):
+        the error names the operation and its operands.
 
     Examples
     --------
@@ -497,6 +619,8 @@ def trace(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Traced:
     >>> t.inputs, t.outputs, t.value
     (['x0', 'x1'], ['v1', 'v2'], array([3., 6., 4., 5.]))
     """
+    if not callable(f):
+        raise GraphError(f"trace needs a function to trace, got {type(f).__name__} {f!r}")
     tracer = Tracer()
     positional = [tracer.input(value, f"x{i}") for i, value in enumerate(args)]
     named = {key: tracer.input(value, key) for key, value in kwargs.items()}

@@ -256,7 +256,6 @@ BAD_GRAPHS = [
         {},
         r"'c' -> 'e' has a jacobian of shape \(2, 1\)",
     ),
-    (lambda: with_edge(jacobian=np.array([[np.nan]])), {}, "'c' -> 'e'.*NaN"),
     (lambda: with_edge(jacobian=[["x"]]), {}, "'c' -> 'e'.*dtype"),
     (lambda: with_edge(kind="sparse"), {}, "'c' -> 'e' has kind 'sparse'"),
     (lambda: square_graph(kind="diagonal"), {}, "'x' -> 'y' is diagonal but joins sizes 2 -> 3"),
@@ -275,6 +274,15 @@ def test_bad_graphs_are_clear_errors(make, kwargs, message):
         jc.plan_graph(make(), **kwargs)
     with pytest.raises(jc.JacChainError, match=message):
         jc.Chain.from_graph(make(), **kwargs)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, complex(0, np.inf)])
+def test_non_finite_edge_jacobians_are_non_finite_errors(bad):
+    G = with_edge(jacobian=np.array([[bad]]))
+    with pytest.raises(jc.NonFiniteError, match="'c' -> 'e' has a jacobian with NaN or inf"):
+        jc.plan_graph(G)
+    with pytest.raises(jc.NonFiniteError, match="'c' -> 'e'"):
+        jc.plan_graph(example_graph()).evaluate(G)
 
 
 def test_diagonal_jacobian_with_off_diagonal_entries():
@@ -307,3 +315,71 @@ def test_evaluate_checks_the_graph_is_the_one_planned():
     H = example_graph(kind="diagonal")
     with pytest.raises(jc.GraphError, match="changed its kind"):
         p.evaluate(H)
+
+
+def integer_graph(dtype, value, kind="dense"):
+    """x (3) -> h (4) -> y (2) whose edge Jacobians are filled with ``value`` of ``dtype``."""
+    G = nx.DiGraph()
+    G.add_nodes_from([("x", {"size": 3}), ("h", {"size": 4}), ("y", {"size": 2})])
+    G.add_edge("x", "h", jacobian=np.full((4, 3), value, dtype=dtype))
+    G.add_edge("h", "y", jacobian=np.full((2, 4), value, dtype=dtype))
+    return G
+
+
+@pytest.mark.parametrize(
+    "dtype, value, entry",
+    [
+        (np.int8, 100, 40_000.0),  # 4 * 100 * 100: wraps around in int8
+        (np.int64, 2**40, 4.0 * 2**80),  # overflows int64
+        (np.uint8, 200, 160_000.0),
+        (np.bool_, True, 4.0),  # saturates at True in bool
+    ],
+)
+@pytest.mark.parametrize("method", GRAPH_METHODS)
+def test_integer_and_bool_edges_are_promoted_to_float64(dtype, value, entry, method):
+    G = integer_graph(dtype, value)
+    J = jc.plan_graph(G, method=method).evaluate(G)
+    assert J.dtype == np.float64
+    np.testing.assert_array_equal(J, np.full((2, 3), entry))
+    np.testing.assert_array_equal(J, sum_over_paths(G, ["x"], ["y"]))
+
+
+@pytest.mark.parametrize("method", GRAPH_METHODS)
+def test_integer_diagonal_edges_are_promoted(method):
+    G = nx.DiGraph()
+    G.add_nodes_from(["a", "b", "c"], size=3)
+    G.add_edge("a", "b", kind="diagonal", jacobian=np.full(3, 100, dtype=np.int8))
+    G.add_edge("b", "c", kind="diagonal", jacobian=np.full((3, 3), 100, dtype=np.int8) * np.eye(3, dtype=np.int8))
+    G.add_edge("a", "c", kind="diagonal", jacobian=np.array([True, False, True]))
+    expected = np.diag([10_001.0, 10_000.0, 10_001.0])
+    np.testing.assert_array_equal(jc.plan_graph(G, method=method).evaluate(G), expected)
+    np.testing.assert_array_equal(sum_over_paths(G, ["a"], ["c"]), expected)
+
+
+def path_of(sizes):
+    G = nx.DiGraph()
+    for i, size in enumerate(sizes):
+        G.add_node(i, size=size)
+    G.add_edges_from((i, i + 1) for i in range(len(sizes) - 1))
+    return G
+
+
+@pytest.mark.parametrize("method", GRAPH_METHODS)
+def test_sizes_beyond_int64_are_graph_errors_naming_the_node(method):
+    with pytest.raises(jc.GraphError, match="node 1 has size 1180591620717411303424, beyond"):
+        jc.plan_graph(path_of([2, 2**70, 3]), method=method)
+    with pytest.raises(jc.GraphError, match="sum to 9223372036854775812, beyond.*node 1 of size"):
+        jc.plan_graph(path_of([2, 2**63 - 1, 3]), method=method)
+
+
+@pytest.mark.parametrize("method", GRAPH_METHODS)
+def test_sizes_near_int64_plan_exactly(method):
+    """Costs beyond int64 stay exact Python ints by every method (exact_order included)."""
+    big = 2**61
+    dims = [2, big, 3, big, 1]
+    p = jc.plan_graph(path_of(dims), method=method)
+    assert type(p.cost) is int
+    assert p.forward_cost == 2 * big * 3 + 2 * 3 * big + 2 * big * 1
+    assert p.reverse_cost == 3 * big * 1 + big * 3 * 1 + 2 * big * 1
+    if method in ("auto", "exact", "chain"):
+        assert p.cost == jc.plan(dims).cost
