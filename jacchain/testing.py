@@ -19,7 +19,10 @@ if TYPE_CHECKING:
     from .chain import Chain, Layer
 
 __all__ = [
+    "profile_examples",
     "dims_lists",
+    "layer_chains",
+    "memory_limit_boundaries",
     "enumerate_bracketings",
     "exhaustive_optimum",
     "random_jacobians",
@@ -34,8 +37,62 @@ __all__ = [
 ]
 
 
+def profile_examples(share: float, minimum: int = 5) -> int:
+    """A share of the loaded hypothesis profile's ``max_examples``, at least ``minimum``.
+
+    Use it in ``@settings(max_examples=profile_examples(1 / 2))`` instead of a fixed count,
+    so that a thorough profile (more examples) scales every test up, and to size
+    deterministic seeded loops the same way.
+
+    Examples
+    --------
+    >>> from hypothesis import settings
+    >>> profile_examples(1 / 2) == max(5, int(settings.default.max_examples / 2))
+    True
+    """
+    from hypothesis import settings
+
+    return max(int(minimum), int(settings.default.max_examples * share))
+
+
+def _layer_count(draw: Any, min_layers: int, max_layers: int) -> int:
+    """Draw k in min_layers..max_layers; a single layer only rarely (about 1 draw in 16)."""
+    from hypothesis import strategies as st
+
+    if max_layers <= 1 or (min_layers <= 1 and draw(st.integers(0, 15)) == 9):
+        return max(1, min(min_layers, max_layers))
+    return draw(st.integers(max(min_layers, 2), max_layers))
+
+
+def _bottleneck_sizes(draw: Any, k: int, min_dim: int, max_dim: int) -> list[int]:
+    """Sizes d0..dk in min_dim..max_dim, about half the inner ones in the narrowest quarter.
+
+    Narrow sizes between wide ones are bottlenecks, where mixed orders beat both pure
+    modes: the interesting cases for an optimal planner. The ends are not narrowed (a
+    narrow input or output makes a pure mode optimal). One drawn bit mask says which
+    inner sizes are narrow: cheaper to draw than a choice per size, and it shrinks to none.
+    """
+    from hypothesis import strategies as st
+
+    sizes = [draw(st.integers(min_value=min_dim, max_value=max_dim)) for _ in range(k + 1)]
+    if max_dim - min_dim < 3 or k < 2:
+        return sizes
+    mask = draw(st.integers(min_value=0, max_value=2 ** (k - 1) - 1))
+    width = (max_dim - min_dim) // 4 + 1
+    inner = [
+        min_dim + (size - min_dim) % width if mask >> i & 1 else size
+        for i, size in enumerate(sizes[1:-1])
+    ]
+    return [sizes[0], *inner, sizes[-1]]
+
+
 def dims_lists(min_layers: int = 1, max_layers: int = 8, min_dim: int = 1, max_dim: int = 64):
     """A hypothesis strategy for ``dims = [d0, ..., dk]`` with ``min_layers <= k <= max_layers``.
+
+    Weighted toward the cases that matter: single layers are rare (about 1 draw in 16
+    when allowed), and about half the inner sizes d1..d(k-1) come from the narrowest
+    quarter of ``min_dim..max_dim``, so that bottlenecks (where a mixed order is optimal)
+    are common.
 
     Examples
     --------
@@ -47,11 +104,105 @@ def dims_lists(min_layers: int = 1, max_layers: int = 8, min_dim: int = 1, max_d
     """
     from hypothesis import strategies as st
 
-    return st.lists(
-        st.integers(min_value=min_dim, max_value=max_dim),
-        min_size=min_layers + 1,
-        max_size=max_layers + 1,
-    )
+    @st.composite
+    def draw_dims(draw: Any) -> list[int]:
+        k = _layer_count(draw, min_layers, max_layers)
+        return _bottleneck_sizes(draw, k, min_dim, max_dim)
+
+    return draw_dims()
+
+
+def layer_chains(
+    min_layers: int = 1,
+    max_layers: int = 6,
+    max_dim: int = 4,
+    kinds: Sequence[str] = ("dense", "diagonal", "identity", "sparse", "matrix-free"),
+    max_cost: int = 20,
+):
+    """A hypothesis strategy for structured chains: :class:`~jacchain.Chain` of every kind.
+
+    Weighted toward mixed optima: sizes are drawn with bottlenecks (as in
+    :func:`dims_lists`), single layers are rare, and dense and matrix-free layers
+    (the kinds that sweeps and products compete over) are drawn twice as often as the
+    others. Sparse layers get any ``nnz`` up to their size, matrix-free layers either
+    ``edges`` or independent ``jvp_cost``, ``vjp_cost`` and ``tape``, each in
+    0..``max_cost``.
+
+    Parameters
+    ----------
+    min_layers, max_layers : int
+        The number of layers k.
+    max_dim : int
+        Every size is in 1..``max_dim``.
+    kinds : sequence of str
+        The kinds to draw from.
+    max_cost : int
+        The largest ``edges``, ``jvp_cost``, ``vjp_cost`` or ``tape`` drawn.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=10)
+    ... @given(layer_chains(max_layers=3))
+    ... def test_small(chain):
+    ...     assert 1 <= len(chain) <= 3 and max(chain.dims) <= 4
+    >>> test_small()
+    """
+    from hypothesis import strategies as st
+
+    from .chain import Chain, Layer
+
+    twice = ("dense", "matrix-free")
+    weighted = [kind for kind in kinds for _ in range(2 if kind in twice else 1)]
+    costs = st.integers(min_value=0, max_value=max_cost)
+
+    def matrix_free(draw: Any, n_in: int, n_out: int) -> Layer:
+        if draw(st.booleans()):
+            return Layer(n_in, n_out, "matrix-free", edges=draw(costs))
+        jvp, vjp, tape = draw(costs), draw(costs), draw(costs)
+        return Layer(n_in, n_out, "matrix-free", jvp_cost=jvp, vjp_cost=vjp, tape=tape)
+
+    @st.composite
+    def draw_chain(draw: Any) -> Chain:
+        k = _layer_count(draw, min_layers, max_layers)
+        sizes = _bottleneck_sizes(draw, k, 1, max_dim)
+        n_in = sizes[0]
+        layers = []
+        for number in range(1, k + 1):
+            kind = draw(st.sampled_from(weighted))
+            n_out = n_in if kind in ("diagonal", "identity") else sizes[number]
+            if kind == "sparse":
+                nnz = draw(st.integers(min_value=0, max_value=n_in * n_out))
+                layers.append(Layer(n_in, n_out, "sparse", nnz=nnz))
+            elif kind == "matrix-free":
+                layers.append(matrix_free(draw, n_in, n_out))
+            else:
+                layers.append(Layer(n_in, n_out, kind))
+            n_in = n_out
+        return Chain(layers)
+
+    return draw_chain()
+
+
+def memory_limit_boundaries(chain: Chain) -> list[int | None]:
+    """The memory limits at which a plan can change: every tape an adjoint step may record.
+
+    Those are the sums of the tapes of the matrix-free layers over every segment lo..hi;
+    the list holds None (no limit), 0, each distinct sum and each such sum minus one.
+
+    Examples
+    --------
+    >>> from jacchain import Chain, Layer
+    >>> chain = Chain([Layer(3, 3, "matrix-free", edges=29),
+    ...                Layer(3, 1, "matrix-free", edges=14),
+    ...                Layer(1, 2, "matrix-free", edges=7)])
+    >>> memory_limit_boundaries(chain)
+    [None, 0, 6, 7, 13, 14, 20, 21, 28, 29, 42, 43, 49, 50]
+    """
+    tapes = [int(layer.tape) if layer.kind == "matrix-free" else 0 for layer in chain.layers]
+    sums = {sum(tapes[lo:hi]) for lo in range(len(tapes)) for hi in range(lo + 1, len(tapes) + 1)}
+    limits = sums | {total - 1 for total in sums if total > 0} | {0}
+    return [None, *sorted(limits)]
 
 
 def _bracketings(lo: int, hi: int) -> Iterator[list[tuple[int, int, int, int]]]:

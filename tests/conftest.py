@@ -1,4 +1,10 @@
-"""Shared fixtures and hypothesis settings for the test suite."""
+"""Shared hypothesis settings for the test suite.
+
+Two profiles, chosen with the HYPOTHESIS_PROFILE environment variable: "ci" (the default,
+60 examples a test) and "thorough" (1000). Tests never fix their own max_examples: they
+take a share of the loaded profile's (jacchain.testing.profile_examples), and so do the
+seeded loops, so that "thorough" scales every one of them up.
+"""
 
 import os
 
@@ -7,5 +13,7 @@ from hypothesis import HealthCheck, settings
 settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-settings.register_profile("thorough", max_examples=1000, deadline=None)
+settings.register_profile(
+    "thorough", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

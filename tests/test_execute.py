@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracles import evaluate_steps, planned_directions, spec_of
 
 import jacchain as jc
 from jacchain.errors import LayerError, ShapeError
@@ -19,57 +20,105 @@ from jacchain.execute import (
     execute,
     sweeps_needed,
 )
+from jacchain.testing import plain_product, profile_examples
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
-KINDS = ("dense", "diagonal", "identity", "matrix-free")
+KINDS = ("dense", "diagonal", "identity", "sparse", "matrix-free")
+PLANS = [("auto", None), ("dp", None), ("forward", None), ("reverse", None), ("auto", 0)]
+
+
+class Counted:
+    """A matrix-free layer's J V and R J that count the directions asked of them."""
+
+    def __init__(self, A):
+        self.A, self.tangent_directions, self.adjoint_directions = A, 0, 0
+
+    def tangent(self, V):
+        self.tangent_directions += V.shape[1]
+        return self.A @ V
+
+    def adjoint(self, R):
+        self.adjoint_directions += R.shape[0]
+        return R @ self.A
+
+
+def random_layer(rng, kind, size):
+    """(layer, operator for evaluate, linearization for execute, dense Jacobian, counter)."""
+    from scipy import sparse
+
+    n_out = int(rng.integers(1, 6)) if kind in ("dense", "sparse", "matrix-free") else size
+    if kind == "dense":
+        J = rng.standard_normal((n_out, size))
+        return jc.Layer(size, n_out), J, Linearization("dense", size, J), J, None
+    if kind == "diagonal":
+        d = rng.standard_normal(size)
+        layer = jc.Layer(size, size, "diagonal")
+        return layer, d, Linearization("diagonal", size, d), np.diag(d), None
+    if kind == "identity":
+        layer = jc.Layer(size, size, "identity")
+        return layer, None, Linearization("identity", size), np.eye(size), None
+    if kind == "sparse":
+        nnz = int(rng.integers(0, size * n_out + 1))
+        flat = rng.choice(size * n_out, size=nnz, replace=False)
+        S = sparse.csr_matrix(
+            (rng.standard_normal(nnz), (flat // size, flat % size)), shape=(n_out, size)
+        )
+        layer = jc.Layer(size, n_out, "sparse", nnz=nnz)
+        return layer, S, Linearization("sparse", size, S), S.toarray(), None
+    A = rng.standard_normal((n_out, size))
+    counter = Counted(A)
+    operator = jc.layers.MatrixFreeOperator(A.shape, A.__matmul__, A.T.__matmul__)
+    linearization = Linearization(
+        "matrix-free", size, tangent=counter.tangent, adjoint=counter.adjoint
+    )
+    layer = describe(size, n_out, kind, *rng.integers(1, 50, 2).tolist())
+    return layer, operator, linearization, A, counter
 
 
 def random_problem(seed):
-    """A random chain of every kind, numpy operators for evaluate and linearizations for execute."""
+    """A random chain of every kind: operators for evaluate, linearizations for execute,
+    the dense Jacobians and the counters of the matrix-free layers."""
     rng = np.random.default_rng(seed)
     size = int(rng.integers(1, 6))
-    layers, operators, linearized = [], [], []
+    drawn = []
     for _ in range(int(rng.integers(1, 7))):
-        kind = KINDS[int(rng.integers(len(KINDS)))]
-        n_out = int(rng.integers(1, 6)) if kind in ("dense", "matrix-free") else size
-        if kind == "dense":
-            J = rng.standard_normal((n_out, size))
-            operators.append(J)
-            linearized.append(Linearization("dense", size, J))
-        elif kind == "diagonal":
-            d = rng.standard_normal(size)
-            operators.append(d)
-            linearized.append(Linearization("diagonal", size, d))
-        elif kind == "identity":
-            operators.append(None)
-            linearized.append(Linearization("identity", size))
-        else:
-            A = rng.standard_normal((n_out, size))
-            operators.append(jc.layers.MatrixFreeOperator(A.shape, A.__matmul__, A.T.__matmul__))
-            linearized.append(
-                Linearization("matrix-free", size, tangent=A.__matmul__, adjoint=A.__rmatmul__)
-            )
-        layers.append(describe(size, n_out, kind, *rng.integers(1, 50, 2).tolist()))
-        size = n_out
-    return jc.Chain(layers), operators, linearized
+        drawn.append(random_layer(rng, KINDS[int(rng.integers(len(KINDS)))], size))
+        size = drawn[-1][0].n_out
+    layers, operators, linearized, jacobians, counters = map(list, zip(*drawn, strict=True))
+    return jc.Chain(layers), operators, linearized, jacobians, counters
 
 
-@settings(max_examples=80)
+def only_needed(p, linearized):
+    """The linearizations as the front ends build them: only the products the plan asks for."""
+    return [
+        replace(
+            lin,
+            tangent=lin.tangent if "tangent" in need else None,
+            adjoint=lin.adjoint if "adjoint" in need else None,
+        )
+        for lin, need in zip(linearized, sweeps_needed(p), strict=True)
+    ]
+
+
+@settings(max_examples=profile_examples(4 / 3))
 @given(seeds)
-def test_execute_agrees_with_evaluate(seed):
-    chain, operators, linearized = random_problem(seed)
-    for method in ("auto", "forward", "reverse"):
-        p = jc.plan(chain, method)
-        only_needed = [  # as the front ends build them: only the products the plan asks for
-            replace(
-                lin,
-                tangent=lin.tangent if "tangent" in need else None,
-                adjoint=lin.adjoint if "adjoint" in need else None,
-            )
-            for lin, need in zip(linearized, sweeps_needed(p), strict=True)
-        ]
-        result = execute(p, only_needed, np.eye)
-        np.testing.assert_allclose(result, p.evaluate(operators), rtol=1e-12, atol=1e-12)
+def test_execute_and_evaluate_equal_the_independent_evaluator(seed):
+    chain, operators, linearized, jacobians, counters = random_problem(seed)
+    spec, expected = spec_of(chain), plain_product(jacobians)
+    for method, limit in PLANS:
+        p = jc.plan(chain, method, limit)
+        independent = evaluate_steps(spec, p.step_array, jacobians)
+        np.testing.assert_allclose(independent, expected, rtol=1e-10, atol=1e-10)
+        for counter in filter(None, counters):
+            counter.tangent_directions = counter.adjoint_directions = 0
+        result = execute(p, only_needed(p, linearized), np.eye)
+        np.testing.assert_allclose(result, independent, rtol=1e-10, atol=1e-10)
+        tangent, adjoint = planned_directions(spec, p.step_array)
+        for number, counter in enumerate(counters, 1):
+            if counter is not None:
+                seen = (counter.tangent_directions, counter.adjoint_directions)
+                assert seen == (tangent[number - 1], adjoint[number - 1]), (method, number)
+        np.testing.assert_allclose(p.evaluate(operators), independent, rtol=1e-10, atol=1e-10)
 
 
 def test_sweeps_needed_by_the_pure_modes():

@@ -4,18 +4,15 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reference import textbook_dp_cost
+from oracles import bracketing_cost, brute_force_cost, textbook_dp_cost
 
 import jacchain as jc
 from jacchain.solvers.bracketing import check_steps
 from jacchain.solvers.dp import dp_table
 from jacchain.solvers.hu_shing import _triangulate, hu_shing_steps
-from jacchain.testing import dims_lists, exhaustive_optimum, plain_product, random_jacobians
+from jacchain.testing import dims_lists, plain_product, profile_examples, random_jacobians
 
-
-def examples(share):
-    """A share of the loaded profile's max_examples (60 in "ci"; more in "thorough")."""
-    return max(5, int(settings.default.max_examples * share))
+examples = profile_examples  # a share of the loaded profile's max_examples (60 in "ci")
 
 
 def hu_shing_plan(dims):
@@ -25,6 +22,7 @@ def hu_shing_plan(dims):
     assert steps.dtype == np.int64
     assert check_steps(len(chain), steps) is None
     plan = jc.Plan.from_steps(chain, steps, "hu-shing")
+    assert bracketing_cost(dims, steps) == plan.cost  # costed independently
     if len(chain) >= 2:
         claimed, triangles = _triangulate(chain.dims_array.tolist())
         assert claimed == plan.cost
@@ -71,7 +69,7 @@ def repeated_minima(draw, max_layers=120, spread=10**6):
 @settings(max_examples=examples(2 / 3))
 @given(dims_lists(max_layers=8, max_dim=40))
 def test_equals_dp_and_exhaustive_enumeration_on_short_chains(dims):
-    best = exhaustive_optimum(dims)
+    best = brute_force_cost(dims)
     assert hu_shing_plan(dims).cost == best
     assert dp_cost(dims) == best
 
@@ -79,7 +77,7 @@ def test_equals_dp_and_exhaustive_enumeration_on_short_chains(dims):
 @settings(max_examples=examples(2 / 3))
 @given(dims_lists(max_layers=8, max_dim=3))
 def test_equals_exhaustive_enumeration_with_many_ties(dims):
-    assert hu_shing_plan(dims).cost == exhaustive_optimum(dims)
+    assert hu_shing_plan(dims).cost == brute_force_cost(dims)
 
 
 @settings(max_examples=examples(2 / 3))
@@ -146,7 +144,7 @@ def test_is_exact_where_float64_would_tie():
     # must be compared exactly.
     big = 10**7
     for dims in ([big, big + 1, big, big + 1], [big + 1, big, big + 1, big, big + 1, big]):
-        assert hu_shing_plan(dims).cost == textbook_dp_cost(dims) == exhaustive_optimum(dims)
+        assert hu_shing_plan(dims).cost == textbook_dp_cost(dims) == brute_force_cost(dims)
 
 
 @pytest.mark.parametrize(
@@ -169,6 +167,97 @@ def test_equals_dp_on_named_shapes_of_300_layers(name, scale):
         "two-values": rng.choice([1, 2], k + 1).tolist(),
     }[name]
     assert_optimal([d * scale for d in dims])
+
+
+# --- thousands of seeded chains of 20-200 layers --------------------------------------------
+
+
+def _repeated(rng, k):
+    """Few distinct values, each repeated many times."""
+    return rng.choice(rng.integers(1, 1000, int(rng.integers(2, 13))), k + 1)
+
+
+def _narrow_band(rng, k):
+    """Near-equal dims base..base+width: ties and near-ties between supporting weights."""
+    base = int(rng.integers(1, 10_000))
+    return base + rng.integers(0, int(rng.integers(2, max(3, base // 2 + 2))), k + 1)
+
+
+def _motifs(rng, k):
+    """Repeats of m, a, b, c, b, a (m < a < c < b): nested arcs with equal-weight ends."""
+    dims = []
+    while len(dims) <= k:
+        m = int(rng.integers(1, 500))
+        a = m + int(rng.integers(1, 5))
+        c = a + int(rng.integers(1, 500))
+        b = c + int(rng.integers(1, 500))
+        dims += [m, a, b, c, b, a]
+    return dims[: k + 1]
+
+
+def _bottleneck(rng, k):
+    """30% narrow dims (1..9) among wide ones (100..1000): mixed orders win."""
+    narrow = rng.random(k + 1) < 0.3
+    return np.where(narrow, rng.integers(1, 10, k + 1), rng.integers(100, 1001, k + 1))
+
+
+CHAIN_FAMILIES = {
+    "uniform": lambda rng, k: rng.integers(1, 1001, k + 1),
+    "log-uniform": lambda rng, k: np.exp(rng.uniform(0, np.log(10**4), k + 1)).astype(np.int64) + 1,
+    "small dims 1..4": lambda rng, k: rng.integers(1, 5, k + 1),
+    "bottleneck": _bottleneck,
+    "V": lambda rng, k: v_shape(rng.integers(1, 1001, k + 1).tolist()),
+    "lambda": lambda rng, k: lambda_shape(rng.integers(1, 1001, k + 1).tolist()),
+    "repeated values": _repeated,
+    "narrow band": _narrow_band,
+    "motifs": _motifs,
+}
+
+
+def seeded_chains(count, seed, min_layers=20, max_layers=200):
+    """``count`` (family, dims) pairs, cycling through the families, from one seeded Generator."""
+    rng = np.random.default_rng(seed)
+    names = list(CHAIN_FAMILIES)
+    for i in range(count):
+        k = int(rng.integers(min_layers, max_layers + 1))
+        dims = [int(d) for d in CHAIN_FAMILIES[names[i % len(names)]](rng, k)]
+        assert len(dims) == k + 1 and min(dims) >= 1
+        yield names[i % len(names)], dims
+
+
+def test_equals_dp_on_thousands_of_seeded_chains_of_20_to_200_layers():
+    # Fewer than 1 chain in 1000 of uniform dims exposes a Hu-Shing that welds one unit
+    # instead of all (of the "narrow band" and "motifs" families, about 1 in 10): thousands
+    # of chains of every family, 2,000 in the "ci" profile, more in "thorough".
+    count = profile_examples(100 / 3, minimum=700)
+    wrong = []
+    for family, dims in seeded_chains(count, seed=20240917):
+        chain = jc.Chain.from_dims(dims)
+        cost = bracketing_cost(dims, hu_shing_steps(chain))
+        optimum = dp_table(chain.dims_array).cost
+        if cost != optimum:
+            wrong.append((family, len(dims) - 1, cost, optimum, dims))
+    assert not wrong, f"{len(wrong)} of {count} chains not optimal; first: {wrong[0]}"
+
+
+def test_equals_the_textbook_recurrence_on_seeded_chains_of_20_to_40_layers():
+    count = profile_examples(5, minimum=100)
+    for family, dims in seeded_chains(count, seed=7, max_layers=40):
+        assert hu_shing_plan(dims).cost == textbook_dp_cost(dims), (family, dims)
+
+
+@pytest.mark.parametrize(
+    "dims",
+    [
+        [6, 7, 11, 9, 11, 7],  # the smallest chains where welding must go on past one unit
+        [4, 5, 12, 8, 12, 5],
+        [337, 707, 479, 707, 337, 271],
+        [803, 817, 382, 335, 382, 817],
+        [323, 352, 785, 785, 805, 898, 352],
+    ],
+)
+def test_welds_every_unit_it_must(dims):
+    assert hu_shing_plan(dims).cost == textbook_dp_cost(dims) == brute_force_cost(dims)
 
 
 @settings(max_examples=examples(1 / 2))

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 from hypothesis import given
+from oracles import bracketing_cost, textbook_dp_cost
 
 import jacchain as jc
 from jacchain.solvers import SOLVERS, register_solver
@@ -71,14 +72,32 @@ def test_tie_rule_prefers_forward_then_reverse():
 
 @given(dims_lists(max_layers=9, max_dim=30))
 def test_tie_rule_holds_on_random_chains(dims):
-    p = jc.plan(dims)
-    if p.forward_cost == p.cost:
-        assert p.mode == "forward"
-    elif p.reverse_cost == p.cost:
-        assert p.mode == "reverse"
-    else:
-        assert p.mode == "mixed"
-        assert p.cost < min(p.forward_cost, p.reverse_cost)
+    optimum = textbook_dp_cost(dims)
+    forward = dims[0] * sum(a * b for a, b in zip(dims[1:], dims[2:], strict=False))
+    reverse = dims[-1] * sum(a * b for a, b in zip(dims, dims[1:-1], strict=False))
+    for method in ("auto", "dp", "hu-shing"):
+        p = jc.plan(dims, method)
+        assert (p.forward_cost, p.reverse_cost) == (forward, reverse)
+        assert p.cost == bracketing_cost(dims, p.step_array) == optimum, method
+        if forward == optimum:
+            assert p.mode == "forward", method
+            assert np.array_equal(p.step_array, forward_steps(len(dims) - 1))
+        elif reverse == optimum:
+            assert p.mode == "reverse", method
+            assert np.array_equal(p.step_array, reverse_steps(len(dims) - 1))
+        else:
+            assert p.mode == "mixed", method
+            assert p.cost < min(forward, reverse)
+
+
+@given(dims_lists(max_layers=9, max_dim=30))
+def test_no_method_but_a_pure_one_costs_more_than_the_cheaper_pure_mode(dims):
+    for method in ("auto", "dp", "hu-shing", "approx"):
+        p = jc.plan(dims, method)
+        assert p.cost == bracketing_cost(dims, p.step_array)
+        assert p.cost <= min(p.forward_cost, p.reverse_cost), method
+    assert jc.plan(dims, "forward").cost == jc.plan(dims).forward_cost
+    assert jc.plan(dims, "reverse").cost == jc.plan(dims).reverse_cost
 
 
 def test_short_chains():

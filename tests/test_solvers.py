@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from reference import textbook_dp_cost
+from oracles import bracketing_cost, brute_force_cost, textbook_dp_cost
 
 import jacchain as jc
 from jacchain.solvers import SOLVERS, get_solver, register_solver
@@ -17,9 +17,12 @@ from jacchain.testing import dims_lists, enumerate_bracketings, exhaustive_optim
 
 
 @given(dims_lists(max_layers=8, max_dim=40))
-def test_dp_equals_exhaustive_enumeration(dims):
-    assert jc.plan(dims, "dp").cost == exhaustive_optimum(dims)
-    assert jc.plan(dims).cost == exhaustive_optimum(dims)
+def test_dp_equals_brute_force_over_every_bracketing(dims):
+    best = brute_force_cost(dims)
+    for method in ("dp", "auto", "hu-shing"):
+        p = jc.plan(dims, method)
+        assert p.cost == bracketing_cost(dims, p.step_array) == best, method
+    assert exhaustive_optimum(dims) == best  # the public helper agrees
 
 
 @given(dims_lists(max_layers=25, max_dim=10**5))
@@ -37,6 +40,7 @@ def test_dp_steps_form_a_bracketing_whose_cost_is_the_table_optimum(dims):
     assert check_steps(len(chain), steps) is None
     cost = dp_table(chain.dims_array).cost
     assert jc.Plan.from_steps(chain, steps).cost == cost
+    assert bracketing_cost(dims, steps) == cost == textbook_dp_cost(dims)
 
 
 @given(
@@ -55,7 +59,7 @@ def test_dp_exactness_where_float64_would_tie():
     big = 10**7
     dims = [big, big + 1, big, big + 1]
     assert jc.plan(dims).cost == textbook_dp_cost(dims)
-    assert jc.plan(dims).cost == exhaustive_optimum(dims)
+    assert jc.plan(dims).cost == brute_force_cost(dims)
 
 
 def test_pure_bracketings():
