@@ -278,7 +278,10 @@ def _node_list(graph: nx.DiGraph, nodes: Any, what: str) -> list[Any]:
             f"{what} must be a list of nodes in order (the Jacobian's blocks follow it), got "
             f"an unordered {type(nodes).__name__}"
         )
-    nodes = list(nodes)
+    try:
+        nodes = list(nodes)
+    except TypeError as err:  # e.g. a 0-d numpy array
+        raise GraphError(f"{what} must be a list of nodes: {err}") from None
     if not nodes:
         raise GraphError(f"{what} must name at least one node")
     seen = set()

@@ -60,6 +60,8 @@ def _as_array(value: Any, what: str) -> np.ndarray:
         raise GraphError(
             f"{what} has shape {array.shape}: the tracer handles scalars and 1-D vectors"
         )
+    if array.size == 0:
+        raise GraphError(f"{what} is empty: it needs at least one entry")
     _check_finite(array, what)
     return array
 
@@ -237,8 +239,20 @@ def _sub_partials(x: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
 
 
 def _power_partials(x: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
+    """d(x**y)/dx = y x**(y-1) and d(x**y)/dy = x**y log(x).
+
+    log(x) is taken as 0 where x == 0 (0**y is 0 for every y > 0); for complex values it
+    is the principal logarithm; for real x < 0, where x**y is real only at integer y, the
+    derivative in y does not exist and is NaN (a :class:`NonFiniteError` when y is traced).
+    """
+    dtype = np.result_type(x, y, float)
+    base = np.asarray(x, dtype=dtype)
+    nonzero = np.where(base == 0, 1, base)
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_x = np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), 0.0)
+        if dtype.kind == "c":
+            log_x = np.log(nonzero)
+        else:
+            log_x = np.where(base >= 0, np.log(np.abs(nonzero)), np.nan)
     return y * np.power(x, y - 1), np.power(x, y) * log_x
 
 
@@ -447,8 +461,6 @@ class Tracer:
         'x0'
         """
         array = _as_array(value, "an input").copy()
-        if array.size == 0:
-            raise GraphError("an input needs at least one entry")
         if name is None:
             name = f"x{len(self._inputs)}"
         self._add_node(name, array, "input")
@@ -463,9 +475,10 @@ class Tracer:
     def _check_name(self, name: Any) -> None:
         """A new node's name must be hashable, not None, and not taken."""
         try:
-            taken = name in self._graph
+            hash(name)
         except TypeError:
             raise GraphError(f"a node name must be hashable, got {name!r}") from None
+        taken = name in self._graph
         if name is None:
             raise GraphError("a node name cannot be None")
         if taken:

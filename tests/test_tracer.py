@@ -230,3 +230,22 @@ def test_outputs_can_be_inputs_and_intermediates():
     t = jc.trace(lambda x: (x, x * 2.0, (x * 2.0) * x), 3.0)
     J = t.plan().evaluate(t.graph)
     np.testing.assert_array_equal(J, [[1.0], [2.0], [12.0]])
+
+
+@pytest.mark.parametrize("x, y", [(-1 + 1j, 0.5), (1 + 1j, 2.0), (-2.0 + 0j, 1.5), (0.5, -1 + 2j)])
+def test_complex_powers_use_the_principal_logarithm(x, y):
+    t = jc.trace(lambda a, b: a**b, x, y)
+    x, y = complex(x), complex(y)
+    expected = [[y * x ** (y - 1), x**y * np.log(x)]]
+    for method in GRAPH_METHODS:
+        J = jc.plan_graph(t.graph, t.inputs, t.outputs, method).evaluate(t.graph)
+        np.testing.assert_allclose(J, expected, rtol=1e-12)
+
+
+def test_real_powers_of_negative_and_zero_bases():
+    t = jc.trace(lambda a: a**2.0, -2.0)  # the exponent is a constant: only d/da is needed
+    np.testing.assert_array_equal(t.plan().evaluate(t.graph), [[-4.0]])
+    t = jc.trace(lambda a, b: a**b, 0.0, 2.0)  # 0**b = 0 near b = 2
+    np.testing.assert_array_equal(t.plan().evaluate(t.graph), [[0.0, 0.0]])
+    with pytest.raises(jc.NonFiniteError, match=r"derivative of pow\('x0', 'x1'\) with respect to 'x1'"):
+        jc.trace(lambda a, b: a**b, -2.0, 2.0)  # (-2)**b is not real near b = 2
