@@ -273,7 +273,7 @@ class Plan:
         """Accumulate every layer on its own, then multiply in the optimal order.
 
         For a dense chain this is the optimal bracketing's cost. It is computed exactly for
-        chains within the generalized DP's limit (1,000 layers), and at any length when
+        chains within the generalized DP's limit (500 layers), and at any length when
         every layer is dense or matrix-free (the accumulated chain is then a dense chain,
         ordered by Hu-Shing); otherwise (a longer chain with identity, diagonal or sparse
         layers) it is None.
@@ -557,8 +557,8 @@ def plan(
     costs 0.
 
     Limits: the exact O(k^3) planners refuse long chains up front with a MethodError
-    (``"dp"``: 2,000 dense layers, 300 when costs exceed int64; the generalized DP behind
-    ``"auto"`` and ``"dp"`` for structured chains: 1,000 layers, 200 when costs exceed
+    (``"dp"``: 1,500 dense layers, 300 when costs exceed int64; the generalized DP behind
+    ``"auto"`` and ``"dp"`` for structured chains: 500 layers, 200 when costs exceed
     int64; see :mod:`jacchain.solvers.limits`). ``"auto"`` never refuses for length: it
     plans dense chains of any length exactly with Hu-Shing, and structured chains past the
     generalized DP's limit with ``"windowed"`` (not optimal in general).

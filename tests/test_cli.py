@@ -40,7 +40,7 @@ def test_plan_json_round_trips():
         (["plan", "3", "9" * 5000], "at most 2**63 - 1"),
         (["plan", "3", "4", "--gdjcpb", "x"], "exactly one"),
         (["plan", "--gdjcpb", "no-such-instance"], "cannot read no-such-instance"),
-        (["plan", "7", "3"] + ["7", "3"] * 1001 + ["--method", "dp"], "at most 2,000 layers"),
+        (["plan", "7", "3"] + ["7", "3"] * 751 + ["--method", "dp"], "at most 1,500 layers"),
     ],
 )
 def test_errors_are_one_line_without_traceback(args, message):

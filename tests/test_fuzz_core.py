@@ -285,13 +285,13 @@ def _peak(run):
     "chain",
     [
         jc.Chain([jc.Layer(7, 3), jc.Layer(3, 7, "matrix-free", edges=21)] * 50_000),
-        jc.Chain([jc.Layer(2, 2, "diagonal"), jc.Layer(2, 2)] * 700),
+        jc.Chain([jc.Layer(2, 2, "diagonal"), jc.Layer(2, 2)] * 251),
     ],
-    ids=["100,000 structured layers", "1,400 structured layers"],
+    ids=["100,000 structured layers", "502 structured layers"],
 )
 def test_the_generalized_dp_refuses_long_chains_up_front(chain):
     def refused():
-        with pytest.raises(jc.MethodError, match="plans at most 1,000 layers"):
+        with pytest.raises(jc.MethodError, match="plans at most 500 layers"):
             jc.plan(chain, method="dp")
 
     assert _peak(refused) < 100 * 2**20
@@ -299,11 +299,11 @@ def test_the_generalized_dp_refuses_long_chains_up_front(chain):
 
 def test_the_cli_refuses_and_plans_a_long_gdjcpb_file(tmp_path):
     path = tmp_path / "long.gdjcpb"
-    path.write_text("1500\n" + "3 3 7\n" * 1500)
+    path.write_text("800\n" + "3 3 7\n" * 800)
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         assert main(["plan", "--gdjcpb", str(path), "--method", "dp"]) == 2
-    assert "plans at most 1,000 layers" in err.getvalue()
+    assert "plans at most 500 layers" in err.getvalue()
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert main(["plan", "--gdjcpb", str(path)]) == 0

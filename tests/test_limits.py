@@ -48,7 +48,7 @@ def long_structured_chain(k, seed=0, max_dim=4):
 
 def test_dp_refuses_a_long_chain_before_allocating():
     dims = [7, 3] * 50001
-    with pytest.raises(jc.MethodError, match=r"at most 2,000 layers.*'hu-shing'"):
+    with pytest.raises(jc.MethodError, match=r"at most 1,500 layers.*'hu-shing'"):
         jc.plan(dims, method="dp")
     assert peak_bytes(lambda: pytest.raises(jc.MethodError, jc.plan, dims, "dp")) < 50 * 2**20
 
@@ -67,7 +67,7 @@ def test_auto_plans_the_same_long_dense_chain_exactly():
 
 def test_the_generalized_dp_refuses_past_its_limit_and_auto_does_not():
     chain = jc.Chain([jc.Layer(3, 3, "matrix-free", edges=5)] * (MAX_GENERALIZED_LAYERS + 1))
-    with pytest.raises(jc.MethodError, match=r"at most 1,000 layers.*'windowed'"):
+    with pytest.raises(jc.MethodError, match=r"at most 500 layers.*'windowed'"):
         jc.plan(chain, method="dp")
     p = jc.plan(chain)
     assert check_steps(len(chain), p.step_array, layer_table(chain)) is None
@@ -96,7 +96,7 @@ def test_a_long_structured_chain_plans_and_evaluates_right():
 
 
 def test_dense_dp_still_plans_at_its_limit_boundary_lengths():
-    assert MAX_DP_LAYERS == 2000
+    assert MAX_DP_LAYERS == 1500
     rng = np.random.default_rng(0)
     dims = rng.integers(1, 50, 301).tolist()
     assert jc.plan(dims, "dp").cost == jc.plan(dims, "hu-shing").cost

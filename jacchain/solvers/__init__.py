@@ -42,7 +42,7 @@ AUTO_NOTE = (
     "measured side by side (experiments/planner_speed.py) it is faster than the vectorized "
     "O(k^3) DP from k = 2 up, and both are exact, so no size threshold is needed. Chains "
     "with structured or matrix-free layers are planned exactly by the generalized O(k^3) DP "
-    "up to its limit (1,000 layers; 200 when costs exceed int64), and beyond it by "
+    "up to its limit (500 layers; 200 when costs exceed int64), and beyond it by "
     "'windowed' (the exact DP within windows of 32 layers, then over the windows), which is "
     "not optimal in general but finishes in seconds at 100,000 layers."
 )
@@ -137,7 +137,7 @@ def is_exact(method: str, chain: Chain, memory_limit: int | None = None) -> bool
     >>> from jacchain import Chain, Layer
     >>> is_exact("auto", Chain.from_dims([3, 4, 5])), is_exact("approx", Chain.from_dims([3, 4]))
     (True, False)
-    >>> is_exact("auto", Chain([Layer(2, 2, "diagonal")] * 1001))
+    >>> is_exact("auto", Chain([Layer(2, 2, "diagonal")] * 501))
     False
     """
     if method in ("dp", "hu-shing"):

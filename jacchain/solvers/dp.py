@@ -71,7 +71,7 @@ def dp_table(dims: np.ndarray) -> DPTable:
     the optimal bracketing are recovered afterwards, one segment at a time. This keeps the
     O(k^3) arithmetic inside numpy.
 
-    Limits: at most :data:`~jacchain.solvers.limits.MAX_DP_LAYERS` layers (2,000) with
+    Limits: at most :data:`~jacchain.solvers.limits.MAX_DP_LAYERS` layers (1,500) with
     int64 tables, :data:`~jacchain.solvers.limits.MAX_DP_LAYERS_PYTHON_INTS` (300) with
     Python ints; longer chains raise MethodError up front (use Hu-Shing).
 
@@ -133,7 +133,7 @@ def dp_steps(chain: Chain) -> np.ndarray:
     Raises
     ------
     MethodError
-        For more than 2,000 layers (300 when costs exceed int64): see :func:`dp_table`.
+        For more than 1,500 layers (300 when costs exceed int64): see :func:`dp_table`.
 
     Notes
     -----

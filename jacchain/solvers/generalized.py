@@ -209,8 +209,8 @@ def fits_generalized(chain: Chain, memory_limit: int | None = None) -> bool:
     Examples
     --------
     >>> from jacchain import Chain, Layer
-    >>> fits_generalized(Chain([Layer(2, 2, "diagonal")] * 1000)), fits_generalized(
-    ...     Chain([Layer(2, 2, "diagonal")] * 1001))
+    >>> fits_generalized(Chain([Layer(2, 2, "diagonal")] * 500)), fits_generalized(
+    ...     Chain([Layer(2, 2, "diagonal")] * 501))
     (True, False)
     """
     table = layer_table(chain)
@@ -252,7 +252,7 @@ def generalized_table(
     accumulation costs, (k-1) max(d)^3 and max(d) times the sums of all sweep costs; when
     that bound is below 2^61 the tables are int64, else Python ints.
 
-    Limits: at most :data:`~jacchain.solvers.limits.MAX_GENERALIZED_LAYERS` layers (1,000)
+    Limits: at most :data:`~jacchain.solvers.limits.MAX_GENERALIZED_LAYERS` layers (500)
     with int64 tables, :data:`~jacchain.solvers.limits.MAX_GENERALIZED_LAYERS_PYTHON_INTS`
     (200) with Python ints; longer chains raise MethodError before any work.
 

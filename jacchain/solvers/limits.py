@@ -21,13 +21,13 @@ __all__ = [
     "check_length",
 ]
 
-MAX_DP_LAYERS = 2000
-"""Most layers the dense O(k^3) DP plans with int64 tables (2 x 8 k^2 bytes: 64 MB)."""
+MAX_DP_LAYERS = 1500
+"""Most layers the dense O(k^3) DP plans with int64 tables (2 x 8 k^2 bytes: 36 MB)."""
 
 MAX_DP_LAYERS_PYTHON_INTS = 300
 """Most layers the dense DP plans when its costs exceed int64 and it computes in Python ints."""
 
-MAX_GENERALIZED_LAYERS = 1000
+MAX_GENERALIZED_LAYERS = 500
 """Most layers Naumann's generalized O(k^3) DP plans with int64 tables."""
 
 MAX_GENERALIZED_LAYERS_PYTHON_INTS = 200
@@ -40,7 +40,7 @@ def dp_limit(exact_in_int64: bool) -> int:
     Examples
     --------
     >>> dp_limit(True), dp_limit(False)
-    (2000, 300)
+    (1500, 300)
     """
     return MAX_DP_LAYERS if exact_in_int64 else MAX_DP_LAYERS_PYTHON_INTS
 
@@ -51,7 +51,7 @@ def generalized_limit(exact_in_int64: bool) -> int:
     Examples
     --------
     >>> generalized_limit(True), generalized_limit(False)
-    (1000, 200)
+    (500, 200)
     """
     return MAX_GENERALIZED_LAYERS if exact_in_int64 else MAX_GENERALIZED_LAYERS_PYTHON_INTS
 
