@@ -45,6 +45,7 @@ __all__ = [
     "check_finite_jacobian",
     "layer_errors",
     "guarded",
+    "FOREIGN_ERRORS",
 ]
 
 _KIND_CODE = {"identity": IDENTITY, "diagonal": DIAGONAL, "sparse": SPARSE, "dense": DENSE}
@@ -510,7 +511,18 @@ def check_finite_jacobian(
     )
 
 
-_FOREIGN_ERRORS = (RuntimeError, TypeError, ValueError, ArithmeticError, IndexError, KeyError)
+FOREIGN_ERRORS = (
+    RuntimeError,
+    TypeError,
+    ValueError,
+    ArithmeticError,
+    LookupError,
+    AttributeError,
+    AssertionError,
+)
+"""What array libraries and layers raise when a layer cannot run or be differentiated
+(NotImplementedError is a RuntimeError, IndexError a LookupError); jacchain's front ends
+turn them into its own errors, naming the layer."""
 
 
 @contextlib.contextmanager
@@ -519,10 +531,10 @@ def layer_errors(
 ) -> Iterator[None]:
     """Turn a foreign error raised by ``layer`` while doing ``action`` into a :class:`LayerError`.
 
-    RuntimeError, TypeError, ValueError, ArithmeticError, IndexError and KeyError (an
-    array library's complaints, a layer's own NotImplementedError) become a LayerError
-    naming the layer and keeping the original message; jacchain's own errors and errors
-    of the types in ``keep`` (e.g. running out of memory) pass unchanged.
+    The :data:`FOREIGN_ERRORS` (an array library's complaints, a layer's own
+    NotImplementedError, ...) become a LayerError naming the layer and keeping the
+    original message (and the original error as its ``__cause__``); jacchain's own errors
+    and errors of the types in ``keep`` (e.g. running out of memory) pass unchanged.
 
     Examples
     --------
@@ -536,7 +548,7 @@ def layer_errors(
         yield
     except (JacChainError, *keep):
         raise
-    except _FOREIGN_ERRORS as err:
+    except FOREIGN_ERRORS as err:
         raise LayerError(
             f"layer {number} ({layer_name(layer)}) failed in {action}: {type(err).__name__}: {err}"
         ) from err

@@ -20,6 +20,7 @@ from typing import Any
 from .chain import Chain, Layer
 from .errors import JacChainError, ShapeError
 from .execute import (
+    FOREIGN_ERRORS,
     Linearization,
     best_time,
     cached_plan,
@@ -343,7 +344,7 @@ def _trace(layer: Callable[[Any], Any], number: int, spec: Any) -> tuple[Any, An
         return jax.make_jaxpr(layer, return_shape=True)(spec)
     except JacChainError:
         raise
-    except (TypeError, ValueError, IndexError) as err:
+    except FOREIGN_ERRORS as err:
         what = "x" if number == 1 else f"the output of layer {number - 1}"
         raise ShapeError(
             f"layer {number} ({layer_name(layer)}) cannot take {what}, a vector of shape "

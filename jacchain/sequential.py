@@ -146,17 +146,14 @@ class Sequential:
 
 
 def _input(x: Any) -> np.ndarray:
-    """``x`` as a finite 1-D array of real numbers, integers and booleans promoted to float64."""
+    """``x`` as a 1-D array of real numbers, integers and booleans promoted to float64."""
     try:
         array = np.asarray(x)
     except (TypeError, ValueError) as err:
         raise ShapeError(f"x must be a 1-D array of real numbers: {err}") from None
     check_dtype(array.dtype.kind in "biuf", array.dtype)
     check_vector_shape(array.shape)
-    if array.dtype.kind in "biu":
-        return array.astype(np.float64)
-    check_finite_input(_all_finite(array))
-    return array
+    return array.astype(np.float64) if array.dtype.kind in "biu" else array
 
 
 def _all_finite(array: Any) -> bool:
@@ -244,6 +241,8 @@ def jacobian(
     (True, '(J3 J2) J1')
     """
     model = model if isinstance(model, Sequential) else Sequential(model)
+    x = _input(x)
+    check_finite_input(_all_finite(x))
     values = model.forward(x)
     p = model.plan(values[0].size, method, memory_limit)
     operators = [

@@ -23,6 +23,7 @@ from typing import Any
 
 from .errors import JacChainError, LayerError, ShapeError
 from .execute import (
+    FOREIGN_ERRORS,
     Linearization,
     cached_plan,
     check_callables,
@@ -137,7 +138,7 @@ def _forward(number: int, layer: Any, x: Any, call: Any = None) -> Any:
         return (layer if call is None else call)(x)
     except (JacChainError, *_out_of_memory()):
         raise
-    except (RuntimeError, TypeError, ValueError, IndexError) as err:
+    except FOREIGN_ERRORS as err:
         what = "x" if number == 1 else f"the output of layer {number - 1}"
         raise ShapeError(
             f"layer {number} ({layer_name(layer)}) cannot take {what}, a vector of shape "
