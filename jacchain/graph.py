@@ -721,9 +721,12 @@ def graph_layers(spec: GraphSpec) -> GraphLayers:
     that minimizes the lifetimes it affects (its own and its predecessors'), in passes
     until nothing moves; the narrower of the two results is kept. In effect a variable is
     computed late when it is wider than the inputs whose last use it is, and early when
-    it is narrower. Each pass costs O(sum over variables of slack times degree). On a path
-    graph there is no freedom, and the layers are the path's edges: the chain is the plain
-    chain of the path.
+    it is narrower. The search makes at most 20 passes; a pass costs O(edges + sum over
+    variables of (slack + p log p)) for p predecessors (see ``_best_level``), and the
+    frontiers are then built by one sweep over the lifetimes, in O(variables + the
+    frontiers' total length). On a path graph there is no freedom, and the layers are
+    the path's edges: the chain is the plain chain of the path (10,000 nodes are layered
+    and planned in about 0.6 s, ``experiments/results/graph_scale.md``).
 
     Examples
     --------
