@@ -462,6 +462,7 @@ def check_finite_input(finite: bool) -> None:
 def check_finite_jacobian(
     J: Any,
     all_finite: Callable[[Any], bool],
+    concatenate: Callable[[list[Any]], Any],
     layers: Sequence[Any],
     matrices: Sequence[Any],
     outputs: Sequence[Any],
@@ -477,24 +478,26 @@ def check_finite_jacobian(
         The computed Jacobian.
     all_finite : callable
         ``all_finite(array) -> bool`` in the front end's array library.
+    concatenate : callable
+        Joins 1-D arrays into one (checked at once: one call instead of one per layer).
     layers : sequence
         The model's layers (for their names).
     matrices : sequence
         Each layer's explicit Jacobian (a matrix or a diagonal), or None where it has none.
     outputs : sequence
-        Each layer's output in the forward pass.
+        Each layer's output in the forward pass, a 1-D array.
 
     Examples
     --------
     >>> import numpy as np
     >>> finite = lambda a: bool(np.isfinite(a).all())
     >>> J = np.array([[np.inf]])
-    >>> check_finite_jacobian(J, finite, [np.exp], [J[0]], [np.array([np.inf])])
+    >>> check_finite_jacobian(J, finite, np.concatenate, [np.exp], [J[0]], [np.array([np.inf])])
     Traceback (most recent call last):
     ...
     jacchain.errors.NonFiniteError: layer 1 (exp)'s Jacobian at its input has NaN or infinite entries
     """
-    if all_finite(J) and all(all_finite(y) for y in outputs):
+    if all_finite(J) and all_finite(concatenate(list(outputs))):
         return J
     for number, (layer, matrix, y) in enumerate(zip(layers, matrices, outputs, strict=True), 1):
         name = f"layer {number} ({layer_name(layer)})"

@@ -156,7 +156,11 @@ def _input(x: Any) -> np.ndarray:
     return array.astype(np.float64) if array.dtype.kind in "biu" else array
 
 
-def _all_finite(array: Any) -> bool:
+def _all_finite(array: np.ndarray) -> bool:
+    """No NaN or inf in ``array``; one product with ones first (a NaN or inf poisons it)."""
+    if array.ndim == 2 and array.dtype.kind == "f":
+        sums = np.ones(array.shape[0], array.dtype) @ array
+        return bool(np.isfinite(sums).all() or np.isfinite(array).all())  # sums may overflow
     return bool(np.isfinite(array).all())
 
 
@@ -251,5 +255,5 @@ def jacobian(
     ]
     J = p.evaluate(operators, check_finite=False)  # checked below, naming the layer at fault
     matrices = [op if isinstance(op, np.ndarray) else None for op in operators]
-    check_finite_jacobian(J, _all_finite, model.layers, matrices, values[1:])
+    check_finite_jacobian(J, _all_finite, np.concatenate, model.layers, matrices, values[1:])
     return (J, p) if return_plan else J
