@@ -5,7 +5,8 @@ positive int attribute ``size`` and whose edges ``u -> v`` carry the local parti
 dv/du as attribute ``jacobian`` (an array of shape ``(size(v), size(u))``) and, optionally,
 its structure as ``kind``: ``"dense"`` (the default), ``"diagonal"`` (square; the
 ``jacobian`` may be given as its 1-D diagonal) or ``"identity"`` (square; the ``jacobian``
-may be omitted). For planning only, an edge needs no ``jacobian``. The Jacobian of the
+may be omitted, or given like a diagonal one). A ``jacobian`` is a numeric array_like or a
+scipy.sparse matrix; integer and bool ones are computed in float64. For planning only, an edge needs no ``jacobian``. The Jacobian of the
 outputs with respect to the inputs is, block by block, the sum over all paths of the
 products of the edge Jacobians along the path.
 
@@ -207,20 +208,21 @@ def _check_acyclic(graph: nx.DiGraph) -> None:
     raise GraphError(f"the graph has a cycle: {path}")
 
 
-def _edge_array(jacobian: Any, edge: str) -> np.ndarray:
-    """An edge's ``jacobian`` as a numeric array; integer and bool arrays become float64.
+def _is_sparse(value: Any) -> bool:
+    return type(value).__module__.startswith("scipy.sparse") and hasattr(value, "toarray")
 
-    A scipy.sparse matrix is densified (graph edges are dense, diagonal or identity); a
-    masked array with masked entries is refused (its hidden values would be used).
+
+def _numeric(value: Any, edge: str) -> np.ndarray:
+    """``value`` as a numeric array; integer and bool arrays become float64.
+
     Integers and booleans are promoted before any arithmetic, so that sums and products
-    of edge Jacobians neither wrap around nor saturate.
+    of edge Jacobians neither wrap around nor saturate. A masked array with masked
+    entries is refused (its hidden values would be used).
     """
-    if type(jacobian).__module__.startswith("scipy.sparse") and hasattr(jacobian, "toarray"):
-        jacobian = jacobian.toarray()
-    if np.ma.isMaskedArray(jacobian) and np.ma.getmaskarray(jacobian).any():
+    if np.ma.isMaskedArray(value) and np.ma.getmaskarray(value).any():
         raise GraphError(f"{edge} has a jacobian with masked entries: fill them (numpy.ma.filled)")
     try:
-        array = np.asarray(jacobian)
+        array = np.asarray(value)
     except (TypeError, ValueError, OverflowError, RuntimeError) as err:
         raise GraphError(f"{edge} has a jacobian that is not an array: {err}") from None
     if array.dtype.kind not in _NUMERIC_KINDS:
@@ -231,6 +233,46 @@ def _edge_array(jacobian: Any, edge: str) -> np.ndarray:
     if array.dtype.kind in _EXACT_KINDS:
         array = array.astype(np.float64)
     return array
+
+
+def _edge_array(
+    jacobian: Any, ends: tuple[Any, Any], kind: str, expected: tuple[int, int], values: bool
+) -> np.ndarray | None:
+    """The validated ``jacobian`` of edge ``ends`` = (u, v) of ``kind``, shape ``expected``.
+
+    Returns the 1-D diagonal of a diagonal or identity edge (given as its diagonal or as
+    a matrix without off-diagonal entries), the 2-D array of a dense edge, or None for a
+    dense scipy.sparse Jacobian when ``values`` is false. A scipy.sparse matrix is read
+    through its stored entries and formed densely only for a dense edge whose value is
+    wanted, and a 2-D diagonal is checked without n x n temporaries, so validating costs
+    no memory beyond the Jacobians given.
+    """
+    u, v = ends
+    edge = f"edge {_edge_text(u, v)}"
+    sparse = _is_sparse(jacobian)
+    array = _numeric(jacobian.data if sparse else jacobian, edge)
+    shape = tuple(jacobian.shape) if sparse else array.shape
+    m, n = expected
+    if shape != (m, n) and not (kind != "dense" and shape == (n,)):
+        also = "" if kind == "dense" else f" or its diagonal ({n},)"
+        raise GraphError(
+            f"{edge} has a jacobian of shape {shape}; expected (size({v!r}), size({u!r})) = "
+            f"({m}, {n}){also}"
+        )
+    if array.dtype.kind in "fc" and not np.isfinite(array).all():
+        raise NonFiniteError(f"{edge} has a jacobian with NaN or infinite entries")
+    if sparse and kind == "dense":
+        return _numeric(jacobian.toarray(), edge) if values else None
+    if sparse:
+        matrix = jacobian.tocsr()
+        diagonal, stored = _numeric(matrix.diagonal(), edge), matrix.count_nonzero()
+    elif array.ndim == 2 and kind != "dense":
+        diagonal, stored = np.diagonal(array).copy(), np.count_nonzero(array)
+    else:
+        return array
+    if stored != np.count_nonzero(diagonal):
+        raise GraphError(f"{edge} is {kind} but its jacobian has off-diagonal entries")
+    return diagonal
 
 
 def _edge_value(u: Any, v: Any, data: dict, m: int, n: int, values: bool) -> tuple[int, Any]:
@@ -247,21 +289,8 @@ def _edge_value(u: Any, v: Any, data: dict, m: int, n: int, values: bool) -> tup
     jacobian = data.get("jacobian")
     if jacobian is None:
         return code, (IDENTITY, n) if code == IDENTITY else None
-    array = _edge_array(jacobian, edge)
-    expected = f"({m}, {n})" + (f" or its diagonal ({n},)" if code == DIAGONAL else "")
-    if array.shape != (m, n) and not (code == DIAGONAL and array.shape == (n,)):
-        raise GraphError(
-            f"{edge} has a jacobian of shape {array.shape}; expected (size({v!r}), "
-            f"size({u!r})) = {expected}"
-        )
-    if array.dtype.kind in "fc" and not np.isfinite(array).all():
-        raise NonFiniteError(f"{edge} has a jacobian with NaN or infinite entries")
-    if code == DIAGONAL and array.ndim == 2:
-        diagonal = np.diagonal(array).copy()
-        if np.count_nonzero(array - np.diag(diagonal)):
-            raise GraphError(f"{edge} is diagonal but its jacobian has off-diagonal entries")
-        array = diagonal
-    if code == IDENTITY and not np.array_equal(array, np.eye(n)):
+    array = _edge_array(jacobian, (u, v), kind, (m, n), values)
+    if code == IDENTITY and array is not None and not (array == 1).all():
         raise GraphError(f"{edge} is identity but its jacobian is not the identity matrix")
     if not values:
         return code, None

@@ -383,3 +383,40 @@ def test_sizes_near_int64_plan_exactly(method):
     assert p.reverse_cost == 3 * big * 1 + big * 3 * 1 + 2 * big * 1
     if method in ("auto", "exact", "chain"):
         assert p.cost == jc.plan(dims).cost
+
+
+@pytest.mark.parametrize("method", GRAPH_METHODS)
+def test_sparse_identity_and_diagonal_edges_are_never_formed_densely(method):
+    """A million-wide identity and diagonal given as scipy.sparse (8 TB if formed densely)."""
+    import scipy.sparse
+
+    n = 10**6
+    d = np.linspace(1.0, 2.0, n)
+    w = np.linspace(-1.0, 1.0, n)
+    G = nx.DiGraph()
+    G.add_nodes_from([("x", {"size": n}), ("h", {"size": n}), ("z", {"size": n})])
+    G.add_node("y", size=1)
+    G.add_edge("x", "h", kind="identity", jacobian=scipy.sparse.identity(n, format="csr"))
+    G.add_edge("h", "z", kind="diagonal", jacobian=scipy.sparse.diags(d))
+    G.add_edge("z", "y", jacobian=w[None, :])
+    p = jc.plan_graph(G, method=method)
+    np.testing.assert_allclose(p.evaluate(G), (w * d)[None, :])
+    H = G.copy()
+    H.edges["h", "z"]["jacobian"] = scipy.sparse.diags(d) + scipy.sparse.eye(n, k=1)
+    with pytest.raises(jc.GraphError, match="'h' -> 'z' is diagonal but its jacobian has off"):
+        jc.plan_graph(H, method=method)
+
+
+def test_sparse_dense_edges_are_formed_only_to_evaluate():
+    import scipy.sparse
+
+    G = integer_graph(np.float64, 0.5)
+    G.edges["x", "h"]["jacobian"] = scipy.sparse.csr_matrix(np.full((4, 3), 0.5))
+    for method in GRAPH_METHODS:
+        np.testing.assert_allclose(jc.plan_graph(G, method=method).evaluate(G), np.ones((2, 3)))
+    G.edges["x", "h"]["jacobian"] = scipy.sparse.csr_matrix(np.ones((3, 4)))
+    with pytest.raises(jc.GraphError, match=r"'x' -> 'h' has a jacobian of shape \(3, 4\)"):
+        jc.plan_graph(G)
+    G.edges["x", "h"]["jacobian"] = scipy.sparse.csr_matrix(np.array([[np.inf, 0, 0]] * 4))
+    with pytest.raises(jc.NonFiniteError, match="'x' -> 'h'"):
+        jc.plan_graph(G)
