@@ -215,6 +215,17 @@ class GraphPlan:
             If an edge Jacobian has NaN or infinite entries, or the products of finite
             ones overflow (as float16 edges soon do).
 
+        Notes
+        -----
+        Memory. Elimination keeps identity and diagonal edges (and their products) as
+        vectors and forms dense products only where the plan counts dense work. The chain
+        strategy assembles every graph layer as a dense matrix (its width times the
+        previous one) before following the chain plan, whose largest intermediate is
+        ``chain_plan.largest_intermediate`` entries: on wide graphs (many variables alive
+        at once, or long traced vectors) prefer an elimination method. An allocation
+        that fails is a :class:`GraphError`; one that the operating system grants lazily
+        may still exhaust memory later.
+
         Examples
         --------
         >>> import jacchain as jc
@@ -227,10 +238,22 @@ class GraphPlan:
             raise GraphError(
                 f"the graph differs from the one planned: {_difference(self.spec, spec)}"
             )
-        if self.chain_plan is not None and self.layers is not None:
-            jacobian = self.chain_plan.evaluate(layer_operators(self.layers, values))
-        else:
-            jacobian = eliminate(self._elimination, self._vertices, values)
+        try:
+            if self.chain_plan is not None and self.layers is not None:
+                jacobian = self.chain_plan.evaluate(layer_operators(self.layers, values))
+            else:
+                jacobian = eliminate(self._elimination, self._vertices, values)
+        except MemoryError:
+            how = (
+                "assembles each graph layer as a dense matrix (the widest here is "
+                f"{max(self.layers.widths):,} variables wide); elimination keeps diagonal "
+                "and identity edges as vectors"
+                if self.layers is not None
+                else "forms the products of its eliminations, dense where the plan says so"
+            )
+            raise GraphError(
+                f"not enough memory to evaluate this {self.strategy} plan: it {how}"
+            ) from None
         if not np.isfinite(jacobian).all():
             raise NonFiniteError(
                 "the computed Jacobian has NaN or infinite entries: products of the (finite) "

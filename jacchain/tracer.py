@@ -3,7 +3,8 @@
 In the spirit of micrograd, every value of type :class:`Var` records the operation that
 made it: its node in a :class:`networkx.DiGraph` holds ``size``, the primal ``value`` and
 the operation's name ``op``, and an edge from each operand holds the local partial
-Jacobian as ``jacobian`` (always a 2-D array of shape ``(size(result), size(operand))``)
+Jacobian as ``jacobian`` (a 2-D array of shape ``(size(result), size(operand))``, or for
+an elementwise operation its 1-D diagonal, so that memory stays linear in the sizes)
 with its ``kind`` (``"identity"``, ``"diagonal"`` or ``"dense"``) -- the graph that
 :func:`jacchain.plan_graph` plans. Recorded: ``+``, ``-``, ``*``, ``/``, ``**``, unary
 ``-``, the elementwise functions :func:`exp`, :func:`log`, :func:`sin`, :func:`cos`,
@@ -294,7 +295,7 @@ def _partial(
     d = np.broadcast_to(np.asarray(derivative, dtype=np.result_type(derivative, float)), shape)
     d = d.reshape(-1)
     if operand.size == d.size:
-        return np.diag(d), "identity" if unit else "diagonal"
+        return d, "identity" if unit else "diagonal"  # the diagonal, never n x n
     return d.reshape(-1, 1), "dense"
 
 
@@ -433,7 +434,7 @@ class Tracer:
     >>> e = ((a + b) * (b + 1)).named("e")
     >>> G = t.to_graph([e])
     >>> sorted(G.nodes), G.nodes["e"]["value"], G.edges["v2", "e"]["jacobian"]
-    (['a', 'b', 'e', 'v1', 'v2'], array(6.), array([[3.]]))
+    (['a', 'b', 'e', 'v1', 'v2'], array(6.), array([3.]))
     """
 
     def __init__(self) -> None:

@@ -420,3 +420,18 @@ def test_sparse_dense_edges_are_formed_only_to_evaluate():
     G.edges["x", "h"]["jacobian"] = scipy.sparse.csr_matrix(np.array([[np.inf, 0, 0]] * 4))
     with pytest.raises(jc.NonFiniteError, match="'x' -> 'h'"):
         jc.plan_graph(G)
+
+
+@pytest.mark.parametrize("method, culprit", [("chain", "layer_operators"), ("forward", "eliminate")])
+def test_running_out_of_memory_is_a_graph_error(method, culprit, monkeypatch):
+    """The allocation failure itself is simulated: a real one would need terabytes."""
+    import jacchain.graph_plan
+
+    def exhausted(*args):
+        raise MemoryError
+
+    G = example_graph()
+    p = jc.plan_graph(G, method=method)
+    monkeypatch.setattr(jacchain.graph_plan, culprit, exhausted)
+    with pytest.raises(jc.GraphError, match=f"not enough memory to evaluate this {method} plan"):
+        p.evaluate(G)
