@@ -237,7 +237,8 @@ class JacobianFunction:
                 n_out = _output_size(number, layer, out)
                 kind = layer_kind(jaxpr)
                 if kind == "matrix-free" and self.calibrate:
-                    described.append(_calibrated(layer, spec, n_out))
+                    with layer_errors(number, layer, "its calibration (a JVP and a VJP)"):
+                        described.append(_calibrated(layer, spec, n_out))
                 else:
                     described.append(describe(size, n_out, kind))
                 spec, size = out, n_out

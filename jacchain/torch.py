@@ -8,11 +8,12 @@ matrix-free, costed like a dense matrix of its shape), plans the product, and co
 along the plan, sweeping through matrix-free layers with ``torch.func.jvp`` and
 ``torch.func.vjp``, ``vmap``-ped over the directions.
 
-When autograd will differentiate the result (gradients are enabled and a layer's output
-requires them), that layer is linearized by reverse mode only: PyTorch's forward-mode
-rules are not all correctly differentiable (``nn.LayerNorm``'s is not, pytorch/pytorch
-#175754 and #196700), while its reverse-mode rules are differentiated exactly as
-``torch.func.jacrev`` needs them.
+When autograd will differentiate the result (gradients are enabled and a matrix-free
+layer's output requires them), that layer is linearized by reverse mode only: PyTorch
+does not differentiate every forward-mode rule correctly (``nn.LayerNorm``'s JVP, and
+its VJP's JVP, lose the dependence of the saved mean and variance on the input:
+pytorch/pytorch#175754 and #196700), while a VJP is differentiated exactly as
+``torch.func.jacrev``'s is.
 
 PyTorch is imported here only; install it with the ``torch`` extra.
 """
@@ -285,19 +286,21 @@ def jacobian(
 
     The Jacobian stays differentiable with respect to the model's parameters and to
     ``x``. Where autograd will need that (gradients enabled and the layer's output
-    requiring grad) a layer is linearized by reverse mode only: an activation's
-    derivative is a VJP of ones, and a matrix-free layer is described to the planner as
-    offering VJPs only (a tangent sweep through it multiplies its Jacobian, formed from
-    ``n_out`` VJPs), because PyTorch's forward-mode rules are not all correctly
-    differentiable (``nn.LayerNorm``'s is not). Under ``torch.no_grad()`` forward mode is
-    used freely. A layer whose derivative PyTorch cannot differentiate
-    (``nn.Hardsigmoid``) gives a Jacobian that ``backward()`` refuses, as
+    requiring grad), a matrix-free layer is linearized by reverse mode only: it is
+    described to the planner as offering VJPs only, and a tangent sweep through it
+    multiplies its Jacobian, formed from ``n_out`` VJPs, because PyTorch's forward-mode
+    rules are not all correctly differentiable (``nn.LayerNorm``'s is not). Under
+    ``torch.no_grad()`` (or for layers no gradient flows through) forward mode is used
+    freely, so the plan may differ (:func:`plan` tells). Activations' forward-mode
+    derivatives are differentiated correctly for every type of
+    :data:`ELEMENTWISE_MODULES` except ``nn.Hardsigmoid``, whose second derivative
+    PyTorch does not implement: ``backward()`` through its Jacobian fails, as through
     ``torch.func.jacrev``'s.
 
     NaN and infinite values are refused when they can be read. Under ``torch.func``
     transforms (``vmap``, ``grad``, ...) values are abstract and are not checked: NaN
     propagates into the Jacobian, as in ``torch.func.jacrev``. ``torch.compile`` cannot
-    trace this function (the planner is numpy code); compile the model, not the call.
+    trace this function: dynamo traces into the planner, which is numpy code.
 
     Examples
     --------

@@ -84,7 +84,11 @@ BAD_LIMITS = st.one_of(
 
 
 def bad_points(n, library_array):
-    """Values that are not a 1-D vector of n finite real numbers, in many shapes and types."""
+    """Values that are not a 1-D vector of finite real numbers, in many shapes and types.
+
+    (A vector of another size than n is a valid input to models whose first layer takes
+    any size: the corruptions below prepend a layer of size n to test it.)
+    """
     return st.one_of(
         st.sampled_from(
             [
@@ -100,7 +104,6 @@ def bad_points(n, library_array):
                 np.ones(0),
                 np.ones((n, 1)),
                 np.ones((1, n)),
-                np.ones(n + 1),
                 np.ones(n) * 1j,
                 np.full(n, np.nan),
                 np.array(["a"] * n),
@@ -121,6 +124,10 @@ NOT_ARRAYS = [
     lambda x: x * 1j,
 ]
 """Bodies returning no array of real numbers of the input's dimension."""
+
+
+NOT_MODELS = st.sampled_from([None, "abc", 3, {}, [], np.ones(3), {"layer": 1.0}])
+"""What is passed as a model but is not a sequence of layers (or has none)."""
 
 
 def bad_outputs(np_like):
@@ -186,6 +193,8 @@ def numpy_corruptions(layers, n_in, x):
     n_out = jc.Sequential(layers).sizes(n_in)[-1]
     return st.one_of(
         bad_points(n_in, lambda v: v).map(lambda bad: lambda: jc.jacobian(layers, bad)),
+        NOT_MODELS.map(lambda junk: lambda: jc.jacobian(junk, x)),
+        st.just(lambda: jc.jacobian([Dense(np.ones((n_in, n_in))), *layers], np.ones(n_in + 1))),
         st.sampled_from([3, "tanh", None, np.ones(2)]).map(
             lambda thing: lambda: jc.jacobian([*layers, thing], x)),
         st.just(lambda: jc.jacobian([*layers, np.tanh], x)),  # a plain function
@@ -293,6 +302,9 @@ def jax_corruptions(layers, n_in, x):
     n_out = jcj.jacobian(layers).chain(x).dims[-1]
     return st.one_of(
         bad_points(n_in, lambda v: v).map(lambda bad: lambda: jcj.jacobian(layers)(bad)),
+        NOT_MODELS.map(lambda junk: lambda: jcj.jacobian(junk)(x)),
+        st.just(lambda: jcj.jacobian([lambda v: jnp.ones((n_in, n_in)) @ v, *layers])(
+            jnp.ones(n_in + 1))),
         st.sampled_from([3, "tanh", None, np.ones(2)]).map(
             lambda thing: lambda: jcj.jacobian([*layers, thing])(x)),
         st.just(lambda: jcj.jacobian([*layers, lambda v: jnp.ones((2, n_out + 1)) @ v])(x)),
@@ -436,6 +448,9 @@ def torch_corruptions(layers, n_in, x):
 
     return st.one_of(
         bad_points(n_in, as_tensor).map(lambda bad: lambda: jct.jacobian(layers, bad)),
+        NOT_MODELS.map(lambda junk: lambda: jct.jacobian(junk, x)),
+        st.just(lambda: jct.jacobian([nn.Linear(n_in, n_in).double(), *layers],
+                                     torch.ones(n_in + 1, dtype=torch.float64))),
         st.just(lambda: jct.jacobian(layers, x.detach().numpy())),  # not a tensor
         st.just(lambda: jct.jacobian(layers, x.tolist())),
         st.sampled_from([3, "tanh", None, np.ones(2)]).map(

@@ -158,6 +158,8 @@ def test_a_failing_sweep_names_the_layer():
     x = jnp.linspace(0.0, 1.0, 3)
     with pytest.raises(LayerError, match=r"layer 2 \(sine\) failed in its tangent sweep: TypeError: can't apply forward-mode"):
         jcj.jacobian([lambda v: 2 * v, sine], "forward")(x)
+    with pytest.raises(LayerError, match=r"layer 1 \(sine\) failed in its calibration"):
+        jcj.jacobian([sine], calibrate=True)(x)  # fails before any timing
     np.testing.assert_allclose(jcj.jacobian([sine], "reverse")(x), jnp.diag(jnp.cos(x)))
 
 
