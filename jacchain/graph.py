@@ -5,8 +5,9 @@ positive int attribute ``size`` and whose edges ``u -> v`` carry the local parti
 dv/du as attribute ``jacobian`` (an array of shape ``(size(v), size(u))``) and, optionally,
 its structure as ``kind``: ``"dense"`` (the default), ``"diagonal"`` (square; the
 ``jacobian`` may be given as its 1-D diagonal) or ``"identity"`` (square; the ``jacobian``
-may be omitted, or given like a diagonal one). A ``jacobian`` is a numeric array_like or a
-scipy.sparse matrix; integer and bool ones are computed in float64. For planning only, an edge needs no ``jacobian``. The Jacobian of the
+may be omitted). A ``jacobian`` is a numeric array_like or a scipy.sparse matrix, and that
+of a square edge (any kind) may be given as its 1-D diagonal; integer and bool ones are
+computed in float64. For planning only, an edge needs no ``jacobian``. The Jacobian of the
 outputs with respect to the inputs is, block by block, the sum over all paths of the
 products of the edge Jacobians along the path.
 
@@ -241,8 +242,9 @@ def _edge_array(
     """The validated ``jacobian`` of edge ``ends`` = (u, v) of ``kind``, shape ``expected``.
 
     Returns the 1-D diagonal of a diagonal or identity edge (given as its diagonal or as
-    a matrix without off-diagonal entries), the 2-D array of a dense edge, or None for a
-    dense scipy.sparse Jacobian when ``values`` is false. A scipy.sparse matrix is read
+    a matrix without off-diagonal entries), the 2-D array of a dense edge (a square one
+    may be given by its diagonal), or None for a dense scipy.sparse Jacobian when
+    ``values`` is false. A scipy.sparse matrix is read
     through its stored entries and formed densely only for a dense edge whose value is
     wanted, and a 2-D diagonal is checked without n x n temporaries, so validating costs
     no memory beyond the Jacobians given.
@@ -253,8 +255,8 @@ def _edge_array(
     array = _numeric(jacobian.data if sparse else jacobian, edge)
     shape = tuple(jacobian.shape) if sparse else array.shape
     m, n = expected
-    if shape != (m, n) and not (kind != "dense" and shape == (n,)):
-        also = "" if kind == "dense" else f" or its diagonal ({n},)"
+    if shape != (m, n) and not (m == n and shape == (n,)):
+        also = "" if m != n else f" or its diagonal ({n},)"
         raise GraphError(
             f"{edge} has a jacobian of shape {shape}; expected (size({v!r}), size({u!r})) = "
             f"({m}, {n}){also}"
@@ -268,6 +270,8 @@ def _edge_array(
         diagonal, stored = _numeric(matrix.diagonal(), edge), matrix.count_nonzero()
     elif array.ndim == 2 and kind != "dense":
         diagonal, stored = np.diagonal(array).copy(), np.count_nonzero(array)
+    elif array.ndim == 1 and kind == "dense":  # a dense edge given by its diagonal
+        return np.diag(array) if values else array
     else:
         return array
     if stored != np.count_nonzero(diagonal):

@@ -435,3 +435,15 @@ def test_running_out_of_memory_is_a_graph_error(method, culprit, monkeypatch):
     monkeypatch.setattr(jacchain.graph_plan, culprit, exhausted)
     with pytest.raises(jc.GraphError, match=f"not enough memory to evaluate this {method} plan"):
         p.evaluate(G)
+
+
+@pytest.mark.parametrize("method", GRAPH_METHODS)
+def test_a_square_dense_edge_may_be_given_by_its_diagonal(method):
+    G = nx.DiGraph()
+    G.add_nodes_from([("x", {"size": 2}), ("h", {"size": 2}), ("y", {"size": 1})])
+    G.add_edge("x", "h", kind="dense", jacobian=np.array([2.0, 3.0]))
+    G.add_edge("h", "y", jacobian=np.array([[1.0, 1.0]]))
+    np.testing.assert_array_equal(jc.plan_graph(G, method=method).evaluate(G), [[2.0, 3.0]])
+    G.add_edge("x", "y", jacobian=np.array([1.0, 1.0]))  # 1 x 2: not square, so not a diagonal
+    with pytest.raises(jc.GraphError, match=r"'x' -> 'y' has a jacobian of shape \(2,\); expected"):
+        jc.plan_graph(G, method=method)
