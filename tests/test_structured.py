@@ -2,6 +2,7 @@
 
 import importlib.util
 import math
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +40,12 @@ from jacchain.testing import (
     random_layer_chain,
 )
 
-GDJCPB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gdjcpb"
+GDJCPB = Path(str(resources.files("jacchain") / "data" / "gdjcpb"))  # shipped with jacchain
 needs_scipy = pytest.mark.skipif(
     importlib.util.find_spec("scipy") is None, reason="scipy (sparse layers) is not installed"
 )
 needs_gdjcpb = pytest.mark.skipif(
-    not (GDJCPB / "p_3_3.1").is_file(), reason="the shared gdjcpb data is not available"
+    not (GDJCPB / "p_3_3.1").is_file(), reason="the gdjcpb data is not installed"
 )
 METHODS = ("auto", "dp", "forward", "reverse")
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
@@ -442,6 +443,15 @@ def test_memory_limit_zero_forbids_every_adjoint_sweep():
     plan = jc.plan(free_tape, memory_limit=0)
     assert plan.cost == jc.plan(free_tape).cost == 14 + 29
     assert plan.mode == "reverse" and plan.largest_tape == 0
+
+
+def test_a_tie_between_accumulation_directions_goes_to_tangents_which_record_no_tape():
+    # n_in * jvp = 3 * 4 = 12 = n_out * vjp = 2 * 6: adjoints are not cheaper, so tangents.
+    tie = jc.Layer(3, 2, "matrix-free", jvp_cost=4, vjp_cost=6, tape=5)
+    cheaper_adjoint = jc.Layer(3, 2, "matrix-free", jvp_cost=4, vjp_cost=5, tape=5)
+    assert generalized_steps(jc.Chain([tie])).tolist() == [[3, 1, 1, 1]]
+    assert generalized_steps(jc.Chain([cheaper_adjoint])).tolist() == [[4, 1, 1, 1]]
+    assert jc.plan(jc.Chain([tie]), "dp").largest_tape == 0
 
 
 def test_structured_examples_by_hand():
