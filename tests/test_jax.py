@@ -61,12 +61,10 @@ def test_random_models_of_every_layer_type(seed):
     rng = np.random.default_rng(seed)
     layers, n_in = random_layers(rng)
     x = jnp.asarray(rng.standard_normal(n_in))
-    f = compose(layers)
-    forward, reverse = jax.jit(jax.jacfwd(f))(x), jax.jit(jax.jacrev(f))(x)
-    np.testing.assert_allclose(forward, reverse, rtol=1e-12, atol=1e-12)
+    reverse = jax.jit(jax.jacrev(compose(layers)))(x)
     for method in ("auto", "forward", "reverse"):
         J = jax.jit(jcj.jacobian(layers, method))(x)
-        assert J.shape == forward.shape and J.dtype == jnp.float64
+        assert J.shape == reverse.shape and J.dtype == jnp.float64
         np.testing.assert_allclose(J, reverse, rtol=1e-10, atol=1e-12)
 
 
