@@ -239,7 +239,8 @@ def main() -> None:
     write_csv(str(stem.with_suffix(".csv")), rows, columns + extra)  # absolute: kept by /
     header = (
         "# plan_graph on large graphs\n\n"
-        f"`python experiments/graph_scale.py --repeats {args.repeats} --seed {args.seed}"
+        f"`python experiments/graph_scale.py --repeats {args.repeats} --seed {args.seed} "
+        f"--slow {args.slow:g}"
         f"{' --before ' + args.before if args.before else ''}`: minimum of {args.repeats} "
         f"interleaved runs (cases slower than {args.slow:g} s run once), one BLAS thread. "
         "Sizes 1..10; random DAGs have 3 edges per node, u < v (see the script for both "

@@ -514,7 +514,7 @@ def exact_order(
     computed for all subsets at once with numpy: each vertex's current predecessors (and
     successors) in every subset are bit masks, propagated in topological (and reverse)
     order. Time O(2^m (m^2 + E * n / 64)) and memory O(2^m m) for E edges and n vertices:
-    2.1 s of CPU at m = 20 and 0.07 s at m = 16 (``experiments/results/graph_scale.md``).
+    1.7 s of CPU at m = 20 and 0.06 s at m = 16 (``experiments/results/graph_scale.md``).
     Weights are summed in int64: a vertex's current neighbours never include an output
     and its copy together, so their sizes sum to at most the graph's, which read_graph
     keeps within int64. Costs are int64 when a bound proves they fit, else Python ints.

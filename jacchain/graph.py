@@ -759,7 +759,7 @@ def graph_layers(spec: GraphSpec) -> GraphLayers:
     frontiers are then built by one sweep over the lifetimes, in O(variables + the
     frontiers' total length). On a path graph there is no freedom, and the layers are
     the path's edges: the chain is the plain chain of the path (10,000 nodes are layered
-    and planned in about 0.6 s, ``experiments/results/graph_scale.md``).
+    and planned in about 0.5 s, ``experiments/results/graph_scale.md``).
 
     Examples
     --------

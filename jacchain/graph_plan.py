@@ -401,16 +401,16 @@ def plan_graph(
 
     Limits. Measured with ``python experiments/graph_scale.py`` on a shared 2-core
     machine, one BLAS thread (CPU seconds, ``experiments/results/graph_scale.md``):
-    ``"exact"`` examines 2^m sets of m intermediates and accepts at most 20 (2.1 s at
-    m = 20, 0.07 s at m = 16, the most ``"auto"`` runs it on). The others take time
+    ``"exact"`` examines 2^m sets of m intermediates and accepts at most 20 (1.7 s at
+    m = 20, 0.06 s at m = 16, the most ``"auto"`` runs it on). The others take time
     about linear in the graph plus the fill-in (for elimination, the sum over
-    eliminated vertices of their predecessors times successors at that moment): a
-    random DAG of 5,000 nodes and 15,000 dense edges plans by ``"forward"`` or
-    ``"reverse"`` in 0.4-0.7 s, by ``"markowitz"`` in 0.6-1.0 s, by ``"chain"`` in
-    1.0-1.5 s and by ``"auto"`` (all four) in 1.2-2.1 s; a path graph of 10,000 nodes
-    by ``"chain"`` in 0.6 s and by ``"auto"`` in 0.7 s. ``"chain"`` plans the graph
-    layers with :func:`jacchain.plan`, whose time on long chains of structured layers is
-    that planner's (a residual network of 401 structured graph layers: 0.9 s).
+    eliminated vertices of their predecessors times successors at that moment): random
+    DAGs of 5,000 nodes and 15,000 dense edges plan by ``"forward"`` or ``"reverse"`` in
+    0.3-0.5 s, by ``"markowitz"`` in 0.4-0.9 s, by ``"chain"`` in 0.6-1.1 s and by
+    ``"auto"`` (all four) in 0.9-1.6 s; a path graph of 10,000 nodes by ``"chain"`` or
+    ``"auto"`` in about 0.5 s. ``"chain"`` plans the graph layers with
+    :func:`jacchain.plan`, so long chains of structured layers take that planner's time
+    (a residual network of 401 structured graph layers: 0.65 s).
 
     Examples
     --------
