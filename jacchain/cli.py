@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan_parser.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan_parser.add_argument(
-        "--max-rows", type=_count(0), default=20, help="step rows shown in the report (default 20)"
+        "--max-rows", type=_count(1), default=20, help="step rows shown in the report (default 20)"
     )
     demo_parser = commands.add_parser(
         "demo",

@@ -35,7 +35,7 @@ from .elimination import (
 from .errors import GraphError, MethodError, NonFiniteError
 from .graph import GraphLayers, GraphSpec, graph_layers, graph_spec, layer_operators, read_graph
 from .plan import Plan, Step, plan
-from .report import format_dims, step_table
+from .report import check_max_rows, format_dims, step_table
 
 __all__ = [
     "GRAPH_METHODS",
@@ -457,6 +457,7 @@ def plan_graph(
 
 
 def _report(p: GraphPlan, max_rows: int) -> str:
+    max_rows = check_max_rows(max_rows)
     spec = p.spec
     n_inner = len(p._elimination.intermediates) if p._elimination is not None else None
     how = "graph layers" if p.strategy == "chain" else f"{p.strategy} elimination"

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .plan import Plan
 
-__all__ = ["describe", "report", "format_dims", "step_table"]
+__all__ = ["describe", "report", "format_dims", "step_table", "check_max_rows"]
 
 _MAX_DIMS_SHOWN = 12
 _MAX_EXPRESSION_CHARS = 200
+
+
+def check_max_rows(max_rows: Any) -> int:
+    """``max_rows`` as an int >= 1, or a JacChainError naming the argument.
+
+    Examples
+    --------
+    >>> check_max_rows(20)
+    20
+    >>> check_max_rows("x")
+    Traceback (most recent call last):
+    ...
+    jacchain.errors.JacChainError: max_rows must be an int >= 1 (step rows shown), got 'x'
+    """
+    from .errors import JacChainError
+
+    if isinstance(max_rows, bool) or not isinstance(max_rows, numbers.Integral) or max_rows < 1:
+        raise JacChainError(f"max_rows must be an int >= 1 (step rows shown), got {max_rows!r}")
+    return int(max_rows)
 
 
 def format_dims(dims: tuple[int, ...], limit: int = _MAX_DIMS_SHOWN) -> str:
@@ -87,6 +107,7 @@ def report(plan: Plan, max_rows: int = 20) -> str:
         2  product     J4         J3..J2     (1000, 10)           100,000   1.0%
         3  product     J4..J2     J1         (1000, 1000)      10,000,000  98.0%
     """
+    max_rows = check_max_rows(max_rows)
     k = len(plan.chain)
     structured = not plan.chain.is_dense
     preaccumulation = plan.preaccumulation_cost if structured else None

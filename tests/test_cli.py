@@ -107,7 +107,7 @@ def test_plan_needs_exactly_one_of_dims_and_gdjcpb(tmp_path):
         (["demo", "--seed", "-1"], "--seed: must be at least 0, got -1"),
         (["demo", "--repeats", "0"], "--repeats: must be at least 1"),
         (["demo", "--seed", "x"], "--seed: expected an int"),
-        (["plan", "3", "4", "--max-rows", "-1"], "--max-rows: must be at least 0"),
+        (["plan", "3", "4", "--max-rows", "0"], "--max-rows: must be at least 1"),
         (["plan", "3", "4", "--memory-limit", "-3"], "--memory-limit: must be at least 0"),
     ],
 )

@@ -335,3 +335,11 @@ def test_plans_from_arbitrary_steps_are_right_or_refused(dims, steps):
 def test_from_steps_refuses_what_is_not_a_chain():
     with pytest.raises(jc.PlanFormatError, match="needs a jacchain.Chain, got list"):
         jc.Plan.from_steps([2, 3, 4], [[0, 1, 1, 2]])
+
+
+@pytest.mark.parametrize("max_rows", ["x", None, 0, -1, 2.5, True])
+def test_reports_refuse_a_bad_row_count(max_rows):
+    graph_plan = jc.trace(lambda x: x * x, 2.0).plan()
+    for plan in (jc.plan([3, 4, 5, 6]), graph_plan):
+        with pytest.raises(jc.JacChainError, match="max_rows must be an int >= 1"):
+            plan.report(max_rows=max_rows)
