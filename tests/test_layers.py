@@ -18,6 +18,7 @@ from jacchain.layers import (
     Softplus,
     Tanh,
 )
+from jacchain.testing import profile_examples
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
 
@@ -119,7 +120,7 @@ def test_matrix_free_products_match_the_jacobian(index):
     np.testing.assert_allclose(op.rmatmat(V), J.T @ V, atol=1e-7)
 
 
-@settings(max_examples=40)
+@settings(max_examples=profile_examples(2 / 3))
 @given(seeds)
 def test_random_models_of_every_layer_type(seed):
     rng = np.random.default_rng(seed)
