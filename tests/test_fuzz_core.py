@@ -8,12 +8,12 @@ refusals happen up front.
 import contextlib
 import io
 import json
-import tracemalloc
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from test_limits import peak_bytes  # tests/ is on the path
 
 import jacchain as jc
 from jacchain.cli import main
@@ -271,16 +271,6 @@ def test_the_cli_never_prints_a_traceback(argv):
     assert "internal error" not in err.getvalue()
 
 
-def _peak(run):
-    tracemalloc.start()
-    try:
-        run()
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
-
-
 @pytest.mark.parametrize(
     "chain",
     [
@@ -294,7 +284,7 @@ def test_the_generalized_dp_refuses_long_chains_up_front(chain):
         with pytest.raises(jc.MethodError, match="plans at most 500 layers"):
             jc.plan(chain, method="dp")
 
-    assert _peak(refused) < 100 * 2**20
+    assert peak_bytes(refused) < 100 * 2**20
 
 
 def test_the_cli_refuses_and_plans_a_long_gdjcpb_file(tmp_path):

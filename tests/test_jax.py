@@ -7,17 +7,10 @@ jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
 jax.config.update("jax_enable_x64", True)
 
+from test_frontend_fuzz import JAX_KINDS, compose, jax_model  # noqa: E402  (tests/ is on the path)
+
 import jacchain.jax as jcj  # noqa: E402
 from jacchain.errors import LayerError, MethodError, NonFiniteError, ShapeError  # noqa: E402
-
-
-def compose(layers):
-    def f(x):
-        for layer in layers:
-            x = layer(x)
-        return x
-
-    return f
 
 
 def affine(rng, n_in, n_out):
@@ -25,35 +18,11 @@ def affine(rng, n_in, n_out):
     return lambda x: W @ x + b
 
 
-def layer_norm(x):
-    centred = x - x.mean()
-    return centred / jnp.sqrt(jnp.mean(centred**2) + 1e-5)
-
-
 def random_layers(rng):
     """Every layer type once, in random order: (layers, input size)."""
     size = int(rng.integers(2, 6))
-    n_in, layers = size, []
-    size_preserving = {
-        "tanh": jnp.tanh,
-        "relu": jax.nn.relu,
-        "sigmoid": jax.nn.sigmoid,
-        "softplus": jax.nn.softplus,
-        "softmax": jax.nn.softmax,
-        "layernorm": layer_norm,
-        "identity": lambda x: x,
-        "elementwise": lambda x: 2 * x + jnp.exp(-(x**2)),
-        "reversal": lambda x: jnp.sin(x[::-1]),
-    }
-    for kind in rng.permutation(["dense", "generic", *size_preserving]):
-        if kind in ("dense", "generic"):
-            n_out = int(rng.integers(1, 6))
-            layer = affine(rng, size, n_out)
-            layers.append(layer if kind == "dense" else (lambda x, g=layer: jnp.cos(g(x))))
-            size = n_out
-        else:
-            layers.append(size_preserving[kind])
-    return layers, n_in
+    spec = [(str(kind), int(rng.integers(1, 6))) for kind in rng.permutation(JAX_KINDS)]
+    return jax_model(spec, size, rng), size
 
 
 @pytest.mark.parametrize("seed", range(4))
