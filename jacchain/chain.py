@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DimensionError, LayerError, ShapeError
+from .errors import DimensionError, LayerError, ShapeError, shown
 
 __all__ = ["Layer", "Chain", "as_dims", "as_chain", "KINDS"]
 
@@ -17,26 +17,15 @@ _INT64_MAX = np.iinfo(np.int64).max
 _REPR_DIMS = 12
 
 
-def _shown(value: Any, limit: int = 60) -> str:
-    """A short repr for messages (huge ints are described, not printed)."""
-    if isinstance(value, numbers.Integral) and abs(int(value)).bit_length() > 64:
-        return f"an int of {abs(int(value)).bit_length()} bits"
-    try:
-        text = repr(value)
-    except Exception:  # a broken __repr__ must not hide the real error
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _dim_error(position: int, value: Any) -> DimensionError:
     integer = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
     if integer and int(value) > _INT64_MAX:
         return DimensionError(
-            f"dims[{position}] = {_shown(value)} is too large: a dimension must be at most "
+            f"dims[{position}] = {shown(value)} is too large: a dimension must be at most "
             "2**63 - 1"
         )
     return DimensionError(
-        f"dims[{position}] = {_shown(value)} is not a positive int: every dimension must be an "
+        f"dims[{position}] = {shown(value)} is not a positive int: every dimension must be an "
         "int >= 1 (bools, floats and strings are rejected)"
     )
 
@@ -69,7 +58,7 @@ def as_dims(dims: Any) -> np.ndarray:
     if dims is None or isinstance(dims, (str, bytes)) or not isinstance(dims, Iterable):
         raise DimensionError(
             f"dims must be a sequence of at least two positive ints [d0, d1, ..., dk], "
-            f"got {type(dims).__name__} {_shown(dims)}"
+            f"got {type(dims).__name__} {shown(dims)}"
         )
     if isinstance(dims, (Mapping, Set)):
         raise DimensionError(
@@ -117,13 +106,13 @@ _PARAMETERS = ("nnz", "edges", "jvp_cost", "vjp_cost", "tape")
 
 def _check_count(owner: str, name: str, value: Any, *, positive: bool) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise LayerError(f"{owner} {name} must be an int, got {_shown(value)}")
+        raise LayerError(f"{owner} {name} must be an int, got {shown(value)}")
     value = int(value)
     if value > _INT64_MAX:
-        raise LayerError(f"{owner} {name} must be at most 2**63 - 1, got {_shown(value)}")
+        raise LayerError(f"{owner} {name} must be at most 2**63 - 1, got {shown(value)}")
     if value < (1 if positive else 0):
         raise LayerError(
-            f"{owner} {name} must be {'>= 1' if positive else '>= 0'}, got {_shown(value)}"
+            f"{owner} {name} must be {'>= 1' if positive else '>= 0'}, got {shown(value)}"
         )
     return value
 
@@ -181,15 +170,15 @@ class Layer:
         for name in ("n_in", "n_out"):
             value = getattr(self, name)
             if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-                raise DimensionError(f"Layer {name} must be a positive int, got {_shown(value)}")
+                raise DimensionError(f"Layer {name} must be a positive int, got {shown(value)}")
             if value <= 0 or value > _INT64_MAX:
                 raise DimensionError(
-                    f"Layer {name} must be a positive int of at most 2**63 - 1, got {_shown(value)}"
+                    f"Layer {name} must be a positive int of at most 2**63 - 1, got {shown(value)}"
                 )
             object.__setattr__(self, name, int(value))
         if self.kind not in KINDS:
             raise LayerError(
-                f"unknown layer kind {_shown(self.kind)}; valid kinds: {', '.join(map(repr, KINDS))}"
+                f"unknown layer kind {shown(self.kind)}; valid kinds: {', '.join(map(repr, KINDS))}"
             )
         given = {name for name in _PARAMETERS if getattr(self, name) is not None}
         allowed = {"sparse": {"nnz"}, "matrix-free": set(_PARAMETERS) - {"nnz"}}.get(
@@ -205,7 +194,7 @@ class Layer:
             nnz = _check_count("sparse layer", "nnz", self.nnz, positive=False)
             if nnz > self.n_in * self.n_out:
                 raise LayerError(
-                    f"nnz={_shown(nnz)} exceeds the {self.n_out}x{self.n_in} = "
+                    f"nnz={shown(nnz)} exceeds the {self.n_out}x{self.n_in} = "
                     f"{self.n_in * self.n_out} entries of the layer"
                 )
             object.__setattr__(self, "nnz", nnz)

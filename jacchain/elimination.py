@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .cost import DENSE, DIAGONAL, IDENTITY, INT64_SAFE
-from .errors import GraphError, MethodError
+from .errors import GraphError, MethodError, shown
 from .execute import _dense, _multiply
 from .graph import MAX_TOTAL_SIZE, GraphSpec, Value
 
@@ -630,7 +630,7 @@ def elimination_order(graph: EliminationGraph, method: str) -> tuple[int, ...]:
     if method == "exact":
         return exact_order(graph)[0]
     raise MethodError(
-        f"unknown elimination order {method!r}; valid orders: {', '.join(map(repr, ORDERS))}"
+        f"unknown elimination order {shown(method)}; valid orders: {', '.join(map(repr, ORDERS))}"
     )
 
 

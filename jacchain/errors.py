@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numbers
+from typing import Any
+
 __all__ = [
     "JacChainError",
     "DimensionError",
@@ -14,6 +17,7 @@ __all__ = [
     "PlanFormatError",
     "VerificationError",
     "GraphError",
+    "shown",
 ]
 
 
@@ -83,3 +87,23 @@ class GraphError(JacChainError):
     positive int ``size``, an edge whose ``kind`` or ``jacobian`` does not fit its nodes,
     inputs or outputs that are not nodes of the graph, and misuse of the tracer.
     """
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A short repr of ``value`` for an error message: huge ints are described, not printed.
+
+    Python refuses to print ints of more than 4,300 digits, and a message must never fail;
+    ints of more than 1,000 bits are described by their length.
+
+    Examples
+    --------
+    >>> shown(10**5000), shown("x" * 100, limit=10)
+    ('an int of 16610 bits', "'xxxxxx...")
+    """
+    if isinstance(value, numbers.Integral) and abs(int(value)).bit_length() > 1000:
+        return f"an int of {abs(int(value)).bit_length()} bits"
+    try:
+        text = repr(value)
+    except Exception:  # a broken __repr__ must not hide the real error
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -25,7 +25,7 @@ from typing import Any
 
 from .chain import Chain, Layer
 from .cost import DENSE, DIAGONAL, IDENTITY, SPARSE
-from .errors import JacChainError, LayerError, NonFiniteError, ShapeError
+from .errors import JacChainError, LayerError, NonFiniteError, ShapeError, shown
 from .operations import Operation
 from .plan import Plan, plan
 
@@ -378,17 +378,16 @@ def check_callables(layers: Any, what: str = "callable") -> list[Any]:
         layers = [layers]
     if isinstance(layers, (str, bytes)) or not isinstance(layers, Iterable):
         raise LayerError(
-            f"expected a sequence of layers ({what}s), got {type(layers).__name__} {layers!r}"
+            f"expected a sequence of layers ({what}s), got {type(layers).__name__} {shown(layers)}"
         )
     layers = list(layers)
     if not layers:
         raise LayerError("a model needs at least one layer")
     for number, layer in enumerate(layers, 1):
         if not callable(layer):
-            shown = repr(layer)
-            shown = shown if len(shown) <= 40 else shown[:37] + "..."
             raise LayerError(
-                f"layer {number} is {_article(type(layer).__name__)} ({shown}), not a {what}: "
+                f"layer {number} is {_article(type(layer).__name__)} ({shown(layer, 40)}), "
+                f"not a {what}: "
                 "every layer must map a 1-D array to a 1-D array"
             )
     return layers

@@ -31,7 +31,7 @@ import numpy as np
 
 from .chain import Chain, Layer
 from .cost import DENSE, DIAGONAL, IDENTITY
-from .errors import GraphError, NonFiniteError
+from .errors import GraphError, NonFiniteError, shown
 
 __all__ = [
     "EDGE_KINDS",
@@ -129,11 +129,11 @@ class GraphSpec:
 
 
 def _node_text(node: Any) -> str:
-    return repr(node)
+    return shown(node)
 
 
 def _edge_text(u: Any, v: Any) -> str:
-    return f"{u!r} -> {v!r}"
+    return f"{shown(u)} -> {shown(v)}"
 
 
 def _check_container(graph: Any) -> None:
@@ -165,11 +165,11 @@ def _sizes(graph: nx.DiGraph) -> dict[Any, int]:
             or int(size) <= 0
         ):
             raise GraphError(
-                f"node {_node_text(node)} has size {size!r}: a size must be a positive int"
+                f"node {_node_text(node)} has size {shown(size)}: a size must be a positive int"
             )
         if int(size) > MAX_TOTAL_SIZE:
             raise GraphError(
-                f"node {_node_text(node)} has size {int(size)}, beyond the int64 range: "
+                f"node {_node_text(node)} has size {shown(int(size))}, beyond the int64 range: "
                 "sizes must be at most 2**63 - 1"
             )
         sizes[node] = int(size)
@@ -258,7 +258,7 @@ def _edge_array(
     if shape != (m, n) and not (m == n and shape == (n,)):
         also = "" if m != n else f" or its diagonal ({n},)"
         raise GraphError(
-            f"{edge} has a jacobian of shape {shape}; expected (size({v!r}), size({u!r})) = "
+            f"{edge} has a jacobian of shape {shape}; expected (size({shown(v)}), size({shown(u)})) = "
             f"({m}, {n}){also}"
         )
     if array.dtype.kind in "fc" and not np.isfinite(array).all():
@@ -285,7 +285,7 @@ def _edge_value(u: Any, v: Any, data: dict, m: int, n: int, values: bool) -> tup
     kind = data.get("kind", "dense")
     if not isinstance(kind, str) or kind not in EDGE_KINDS:
         raise GraphError(
-            f"{edge} has kind {kind!r}; valid kinds: {', '.join(map(repr, EDGE_KINDS))}"
+            f"{edge} has kind {shown(kind)}; valid kinds: {', '.join(map(repr, EDGE_KINDS))}"
         )
     code = EDGE_KINDS[kind]
     if code != DENSE and m != n:
@@ -305,7 +305,7 @@ def _edge_value(u: Any, v: Any, data: dict, m: int, n: int, values: bool) -> tup
 
 def _node_list(graph: nx.DiGraph, nodes: Any, what: str) -> list[Any]:
     if isinstance(nodes, (str, bytes)) or not isinstance(nodes, Iterable):
-        raise GraphError(f"{what} must be a list of nodes, got {type(nodes).__name__} {nodes!r}")
+        raise GraphError(f"{what} must be a list of nodes, got {type(nodes).__name__} {shown(nodes)}")
     if isinstance(nodes, (set, frozenset)):
         raise GraphError(
             f"{what} must be a list of nodes in order (the Jacobian's blocks follow it), got "

@@ -32,7 +32,7 @@ from .elimination import (
     exact_order,
     markowitz_eliminations,
 )
-from .errors import GraphError, MethodError, NonFiniteError
+from .errors import GraphError, MethodError, NonFiniteError, shown
 from .graph import GraphLayers, GraphSpec, graph_layers, graph_spec, layer_operators, read_graph
 from .plan import Plan, Step, plan
 from .report import check_max_rows, format_dims, step_table
@@ -268,20 +268,20 @@ def _difference(planned: GraphSpec, given: GraphSpec) -> str:
     present = set(given.names)
     missing = [name for name in planned.names if name not in present]
     if missing:
-        return f"node {missing[0]!r} is missing"
+        return f"node {shown(missing[0])} is missing"
     extra = [name for name in given.names if name not in sizes]
     if extra:
-        return f"node {extra[0]!r} is new"
+        return f"node {shown(extra[0])} is new"
     for name, size in zip(given.names, given.sizes, strict=True):
         if size != sizes[name]:
-            return f"node {name!r} has size {size}, planned {sizes[name]}"
+            return f"node {shown(name)} has size {size}, planned {sizes[name]}"
     named = {(planned.names[u], planned.names[v]): c for u, v, c in planned.edges}
     found = {(given.names[u], given.names[v]): c for u, v, c in given.edges}
     for edge in sorted(named.keys() ^ found.keys(), key=repr):
-        return f"edge {edge[0]!r} -> {edge[1]!r} is {'missing' if edge in named else 'new'}"
+        return f"edge {shown(edge[0])} -> {shown(edge[1])} is {'missing' if edge in named else 'new'}"
     for edge, code in named.items():
         if found[edge] != code:
-            return f"edge {edge[0]!r} -> {edge[1]!r} changed its kind"
+            return f"edge {shown(edge[0])} -> {shown(edge[1])} changed its kind"
     return "the variables are in another order"
 
 
@@ -425,7 +425,7 @@ def plan_graph(
     """
     if not isinstance(method, str) or method not in GRAPH_METHODS:
         raise MethodError(
-            f"unknown graph method {method!r}; valid methods: "
+            f"unknown graph method {shown(method)}; valid methods: "
             f"{', '.join(map(repr, GRAPH_METHODS))}"
         )
     spec = graph_spec(graph, inputs, outputs)

@@ -27,10 +27,10 @@ def check_max_rows(max_rows: Any) -> int:
     ...
     jacchain.errors.JacChainError: max_rows must be an int >= 1 (step rows shown), got 'x'
     """
-    from .errors import JacChainError
+    from .errors import JacChainError, shown
 
     if isinstance(max_rows, bool) or not isinstance(max_rows, numbers.Integral) or max_rows < 1:
-        raise JacChainError(f"max_rows must be an int >= 1 (step rows shown), got {max_rows!r}")
+        raise JacChainError(f"max_rows must be an int >= 1 (step rows shown), got {shown(max_rows)}")
     return int(max_rows)
 
 

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import numpy as np
 
-from .errors import GraphError, NonFiniteError
+from .errors import GraphError, NonFiniteError, shown
 
 if TYPE_CHECKING:
     from .graph_plan import GraphPlan
@@ -120,7 +120,7 @@ class Var:
         return self
 
     def __repr__(self) -> str:
-        return f"Var({self.node!r}, value={self.value!r})"
+        return f"Var({shown(self.node)}, value={shown(self.value)})"
 
     def __add__(self, other: Any) -> Var:
         return _binary("add", self, other, lambda x, y: x + y, _add_partials, (True, True))
@@ -211,13 +211,13 @@ class Var:
 
     def __array__(self, *args: Any, **kwargs: Any) -> np.ndarray:
         raise GraphError(
-            f"{self.node!r} is a traced Var, not an array: use the operations of "
+            f"{shown(self.node)} is a traced Var, not an array: use the operations of "
             "jacchain.tracer (or its .value for the number)"
         )
 
     def _unsupported(self, *args: Any) -> Any:
         raise GraphError(
-            f"the tracer cannot record this use of {self.node!r}: it records "
+            f"the tracer cannot record this use of {shown(self.node)}: it records "
             "+ - * / ** @, unary -, .sum() and exp, log, sin, cos, tanh, sqrt on whole "
             "values (no indexing, comparison, iteration or conversion to a number)"
         )
@@ -260,7 +260,7 @@ def _power_partials(x: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
 def _matrix(matrix: Any, x: Var, transpose: bool) -> np.ndarray:
     if isinstance(matrix, Var):
         raise GraphError("the tracer multiplies a Var only by constant matrices")
-    what = f"the matrix multiplying {x.node!r}"
+    what = f"the matrix multiplying {shown(x.node)}"
     if isinstance(matrix, (bool, np.bool_, str, bytes)) or not isinstance(
         matrix, (np.ndarray, list, tuple)
     ):
@@ -274,7 +274,7 @@ def _matrix(matrix: Any, x: Var, transpose: bool) -> np.ndarray:
     array = array.T if transpose else array
     if array.ndim != 2 or array.shape[1] != x.size:
         raise GraphError(
-            f"cannot multiply {x.node!r} of size {x.size} by a matrix of shape {shape}"
+            f"cannot multiply {shown(x.node)} of size {x.size} by a matrix of shape {shape}"
         )
     _check_finite(array, what)
     return array
@@ -478,12 +478,12 @@ class Tracer:
         try:
             hash(name)
         except TypeError:
-            raise GraphError(f"a node name must be hashable, got {name!r}") from None
+            raise GraphError(f"a node name must be hashable, got {shown(name)}") from None
         taken = name in self._graph
         if name is None:
             raise GraphError("a node name cannot be None")
         if taken:
-            raise GraphError(f"the name {name!r} is already a node of the traced graph")
+            raise GraphError(f"the name {shown(name)} is already a node of the traced graph")
 
     def _record(self, op: str, value: Any, parents: Sequence[tuple[Var, np.ndarray, str]]) -> Var:
         value = np.asarray(value)
@@ -491,7 +491,7 @@ class Tracer:
         _check_finite(value, f"the value of {op}({operands})")
         for parent, jacobian, _kind in parents:
             _check_finite(
-                jacobian, f"the derivative of {op}({operands}) with respect to {parent.node!r}"
+                jacobian, f"the derivative of {op}({operands}) with respect to {shown(parent.node)}"
             )
         self._count += 1
         name = f"v{self._count}"
@@ -513,7 +513,7 @@ class Tracer:
         try:
             same = name in {var.node}  # hash and ==, as the graph compares names
         except TypeError:
-            raise GraphError(f"a node name must be hashable, got {name!r}") from None
+            raise GraphError(f"a node name must be hashable, got {shown(name)}") from None
         if same:
             return
         self._check_name(name)
@@ -549,12 +549,12 @@ class Tracer:
         elif isinstance(outputs, (list, tuple)):
             outputs = list(outputs)
         else:
-            raise GraphError(f"outputs must be a Var or a list of Vars, got {outputs!r}")
+            raise GraphError(f"outputs must be a Var or a list of Vars, got {shown(outputs)}")
         if not outputs:
             raise GraphError("to_graph needs at least one output")
         for y in outputs:
             if not isinstance(y, Var) or y.tracer is not self:
-                raise GraphError(f"an output must be a Var of this tracer, got {y!r}")
+                raise GraphError(f"an output must be a Var of this tracer, got {shown(y)}")
         keep = {x.node for x in self._inputs}
         for y in outputs:
             keep |= {y.node} | nx.ancestors(self._graph, y.node)
@@ -634,7 +634,7 @@ def trace(f: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Traced:
     (['x0', 'x1'], ['v1', 'v2'], array([3., 6., 4., 5.]))
     """
     if not callable(f):
-        raise GraphError(f"trace needs a function to trace, got {type(f).__name__} {f!r}")
+        raise GraphError(f"trace needs a function to trace, got {type(f).__name__} {shown(f)}")
     tracer = Tracer()
     positional = [tracer.input(value, f"x{i}") for i, value in enumerate(args)]
     named = {key: tracer.input(value, key) for key, value in kwargs.items()}
@@ -645,7 +645,7 @@ def trace(f: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Traced:
     for y in outputs:
         if not isinstance(y, Var) or y.tracer is not tracer:
             raise GraphError(
-                f"the traced function must return Vars computed from its inputs, got {y!r}"
+                f"the traced function must return Vars computed from its inputs, got {shown(y)}"
             )
     nodes = [y.node for y in outputs]
     if len(set(nodes)) != len(nodes):

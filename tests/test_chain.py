@@ -94,7 +94,7 @@ def test_long_chain_repr_is_short():
         ({3, 4}, "got a set"),
         (frozenset({3, 4}), "got a frozenset"),
         ({3: 1, 4: 1}.keys(), "got a dict_keys"),
-        ([3, 2**70], r"dims\[1\] = an int of 71 bits is too large"),
+        ([3, 2**70], r"dims\[1\] = 1180591620717411303424 is too large"),
         ([3, 10**5000], "an int of 16610 bits is too large"),
     ],
 )

@@ -333,3 +333,20 @@ def test_reports_refuse_a_bad_row_count(max_rows):
     for plan in (jc.plan([3, 4, 5, 6]), graph_plan):
         with pytest.raises(jc.JacChainError, match="max_rows must be an int >= 1"):
             plan.report(max_rows=max_rows)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda huge: jc.plan([2, 3], method=huge),
+        lambda huge: jc.plan([2, huge]),
+        lambda huge: jc.Layer(2, 2, kind=huge),
+        lambda huge: jc.Layer(2, 2, "matrix-free", edges=huge),
+        lambda huge: jc.plan_graph(__import__("networkx").DiGraph([(huge, 1)])),
+        lambda huge: jc.trace(lambda x: x * 2, 1.0).plan().report(max_rows=-huge),
+        lambda huge: jc.parse_gdjcpb("1\n2 2 " + "9" * 5000),
+    ],
+)
+def test_messages_never_fail_on_ints_too_long_to_print(call):
+    with pytest.raises(jc.JacChainError, match="an int of 16610 bits|too many digits"):
+        call(10**5000)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..chain import Chain
 from ..cost import layer_table
-from ..errors import MethodError
+from ..errors import MethodError, shown
 from .approx import approx_steps
 from .bracketing import forward_steps, reverse_steps
 from .dp import dp_steps
@@ -65,9 +65,9 @@ def register_solver(name: str, solver: Solver) -> None:
     >>> del SOLVERS["my-forward"]
     """
     if not isinstance(name, str) or not name:
-        raise MethodError(f"a solver name must be a non-empty string, got {name!r}")
+        raise MethodError(f"a solver name must be a non-empty string, got {shown(name)}")
     if not callable(solver):
-        raise MethodError(f"solver {name!r} is not callable")
+        raise MethodError(f"solver {shown(name)} is not callable")
     SOLVERS[name] = solver
 
 
@@ -92,7 +92,7 @@ def get_solver(name: object) -> Solver:
     """
     if not isinstance(name, str) or name not in SOLVERS:
         raise MethodError(
-            f"unknown method {name!r}; valid methods: {', '.join(repr(m) for m in method_names())}"
+            f"unknown method {shown(name)}; valid methods: {', '.join(repr(m) for m in method_names())}"
         )
     return SOLVERS[name]
 

@@ -17,7 +17,7 @@ from ..cost import (
     exact_array,
     layer_table,
 )
-from ..errors import MethodError
+from ..errors import MethodError, shown
 from ..operations import Operation
 from .limits import check_length, generalized_limit
 
@@ -39,7 +39,7 @@ def _check_memory_limit(memory_limit: object) -> int | None:
     if memory_limit is None:
         return None
     if isinstance(memory_limit, bool) or not isinstance(memory_limit, (int, np.integer)):
-        raise MethodError(f"memory_limit must be a non-negative int or None, got {memory_limit!r}")
+        raise MethodError(f"memory_limit must be a non-negative int or None, got {shown(memory_limit)}")
     if memory_limit < 0:
         raise MethodError(f"memory_limit must be non-negative, got {memory_limit}")
     return int(memory_limit)
@@ -523,6 +523,6 @@ def require_dense(name: str, chain: Chain) -> None:
     """Raise MethodError unless ``chain`` is a plain dense chain (for dense-only solvers)."""
     if not chain.is_dense:
         raise MethodError(
-            f"method {name!r} plans dense chains only; this chain has structured or "
+            f"method {shown(name)} plans dense chains only; this chain has structured or "
             "matrix-free layers: use 'auto' or 'dp'"
         )
