@@ -3,5 +3,5 @@
 import importlib.util
 
 collect_ignore = [
-    f"jacchain/{name}.py" for name in ("jax", "torch") if importlib.util.find_spec(name) is None
+    f"jacchain/{name}" for name in ("jax", "torch") if importlib.util.find_spec(name) is None
 ]

@@ -21,8 +21,8 @@ import networkx as nx
 import numpy as np
 
 import jacchain as jc
-from jacchain.elimination import MAX_EXACT_INTERMEDIATES, elimination_graph
-from jacchain.graph import graph_spec
+from jacchain.graphs.elimination import MAX_EXACT_INTERMEDIATES, elimination_graph
+from jacchain.graphs.graph import graph_spec
 from jacchain.testing import random_dag
 
 RESULTS = Path(__file__).resolve().parent / "results"

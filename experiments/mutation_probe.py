@@ -50,10 +50,11 @@ RELEVANT = {
     "solvers/hu_shing.py": ["tests/test_hu_shing.py", "tests/test_solvers.py"],
     "solvers/approx.py": ["tests/test_approx.py"],
     "solvers/generalized.py": ["tests/test_structured.py"],
-    "solvers/bracketing.py": ["tests/test_solvers.py", "tests/test_structured.py"],
-    "cost.py": ["tests/test_cost.py", "tests/test_structured.py"],
-    "plan.py": ["tests/test_plan.py", "tests/test_approx.py"],
-    "execute.py": ["tests/test_execute.py", "tests/test_structured.py"],
+    "chains/steps.py": ["tests/test_solvers.py", "tests/test_structured.py"],
+    "chains/validate.py": ["tests/test_solvers.py", "tests/test_structured.py"],
+    "chains/cost.py": ["tests/test_cost.py", "tests/test_structured.py"],
+    "plans/plan.py": ["tests/test_plan.py", "tests/test_approx.py"],
+    "execution/executor.py": ["tests/test_execute.py", "tests/test_structured.py"],
 }
 
 
@@ -202,32 +203,32 @@ MUTANTS = [
         "    if _fits(memory_limit, table.tape[layer - 1]) and adjoint <= tangent:",
         "generalized: a layer accumulated by adjoints on a cost tie (same cost, a tape)",
     ),
-    # --- solvers/bracketing.py ---
+    # --- chains/steps.py, chains/validate.py ---
     Mutant(
         "bracketing-forward-tangent-index",
-        "solvers/bracketing.py",
+        "chains/steps.py",
         "            op = Operation.TANGENT if mf[layer - 1] else Operation.PRODUCT",
         "            op = Operation.TANGENT if mf[layer - 2] else Operation.PRODUCT",
         "forward mode: a layer swept by tangents when the one before it is matrix-free",
     ),
     Mutant(
         "bracketing-bounds-accept-split-eq-hi",
-        "solvers/bracketing.py",
+        "chains/validate.py",
         "        if not 1 <= lo <= split < hi <= k:",
         "        if not 1 <= lo <= split <= hi <= k:",
         "check_steps: a step with split == hi passes the bounds check",
     ),
     Mutant(
         "bracketing-triangle-split",
-        "solvers/bracketing.py",
+        "chains/steps.py",
         "        split_of[(a + 1, c)] = x + y + z - a - c",
         "        split_of[(a + 1, c)] = a + 1",
         "steps_from_triangles: every segment split after its first layer",
     ),
-    # --- cost.py ---
+    # --- chains/cost.py ---
     Mutant(
         "cost-diag-times-dense",
-        "cost.py",
+        "chains/cost.py",
         "        return {DIAGONAL: inner, SPARSE: b_nnz, DENSE: inner * cols}[b_code]",
         "        return {DIAGONAL: inner, SPARSE: b_nnz, DENSE: rows * cols}[b_code]",
         "cost: diagonal x dense costed rows*cols instead of inner*cols",
@@ -235,42 +236,42 @@ MUTANTS = [
     ),
     Mutant(
         "cost-diag-times-sparse-as-dense",
-        "cost.py",
+        "chains/cost.py",
         "        return {DIAGONAL: inner, SPARSE: b_nnz, DENSE: inner * cols}[b_code]",
         "        return {DIAGONAL: inner, SPARSE: inner * cols, DENSE: inner * cols}[b_code]",
         "cost: diagonal x sparse costed like diagonal x dense",
     ),
     Mutant(
         "cost-sparse-sparse-max",
-        "cost.py",
+        "chains/cost.py",
         "return min(a_nnz * cols, rows * b_nnz) if b_code == SPARSE else a_nnz * cols",
         "return max(a_nnz * cols, rows * b_nnz) if b_code == SPARSE else a_nnz * cols",
         "cost: sparse x sparse costed the dearer way",
     ),
     Mutant(
         "cost-two-sparse-are-sparse",
-        "cost.py",
+        "chains/cost.py",
         "        if dense or sparse >= 2:",
         "        if dense or sparse >= 3:",
         "cost: the product of two sparse layers counted as sparse, not dense",
     ),
     Mutant(
         "cost-accumulate-adjoint-directions",
-        "cost.py",
+        "chains/cost.py",
         "            cost = d[hi] * table.adjoint[lo - 1]",
         "            cost = d[lo - 1] * table.adjoint[lo - 1]",
         "cost: adjoint accumulation costed with n_in directions instead of n_out",
     ),
     Mutant(
         "cost-reverse-closed-form",
-        "cost.py",
+        "chains/cost.py",
         "    return _pairwise_sum_times(dims, slice(None, -1), int(dims[-1]))",
         "    return _pairwise_sum_times(dims, slice(1, None), int(dims[-1]))",
         "cost: reverse mode's closed form sums the wrong pairs",
     ),
     Mutant(
         "cost-adjoint-tape-side",
-        "cost.py",
+        "chains/cost.py",
         "            tapes.append(table.tape_sum(lo, split))",
         "            tapes.append(table.tape_sum(split + 1, hi))",
         "cost: an adjoint step's tape summed over the wrong side of the split",
@@ -278,7 +279,7 @@ MUTANTS = [
     # --- plan.py ---
     Mutant(
         "plan-tie-rule-reverse-first",
-        "plan.py",
+        "plans/plan.py",
         "    if candidate.forward_cost == best:\n        steps = forward_steps(k, matrix_free)\n"
         "    elif reverse_cost == best:\n        steps = reverse_steps(k, matrix_free)",
         "    if reverse_cost == best:\n        steps = reverse_steps(k, matrix_free)\n"
@@ -287,7 +288,7 @@ MUTANTS = [
     ),
     Mutant(
         "plan-fits-strict",
-        "plan.py",
+        "plans/plan.py",
         "    return limit is None or candidate.largest_tape <= limit",
         "    return limit is None or candidate.largest_tape < limit",
         "plan: a plan whose tape equals memory_limit is refused",
@@ -295,28 +296,28 @@ MUTANTS = [
     # --- execute.py ---
     Mutant(
         "execute-diag-times-dense-axis",
-        "execute.py",
+        "execution/executor.py",
         "        return (DENSE, a[:, None] * b)",
         "        return (DENSE, a[None, :] * b)",
         "execute: diagonal x dense scales columns instead of rows",
     ),
     Mutant(
         "execute-right-identity-drops",
-        "execute.py",
+        "execution/executor.py",
         "    if b_code == IDENTITY:\n        return upper",
         "    if b_code == IDENTITY:\n        return lower",
         "execute: a product with an identity on the right returns the identity",
     ),
     Mutant(
         "execute-tangent-order",
-        "execute.py",
+        "execution/executor.py",
         "            for number in range(split + 1, hi + 1):\n                block = _tangent(",
         "            for number in range(hi, split, -1):\n                block = _tangent(",
         "execute: a tangent step applies its layers last first",
     ),
     Mutant(
         "execute-sparse-order",
-        "execute.py",
+        "execution/executor.py",
         "        if a.nnz * b.shape[1] <= a.shape[0] * b.nnz:",
         "        if a.nnz * b.shape[1] > a.shape[0] * b.nnz:",
         "execute: sparse x sparse formed the other (dearer) way round",

@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 from tables import RESULTS, markdown_table, write_csv  # noqa: E402
 
 import jacchain as jc  # noqa: E402
-from jacchain.cost import layer_table  # noqa: E402
+from jacchain.chains.cost import layer_table  # noqa: E402
 from jacchain.solvers.generalized import accumulation_costs, fill_table  # noqa: E402
 
 

@@ -6,8 +6,15 @@ cost, executes the plan and verifies it against both pure modes.
 """
 
 from . import layers
-from .chain import Chain, Layer
-from .cost import forward_cost, reverse_cost
+from .chains import (
+    Chain,
+    Layer,
+    forward_cost,
+    gdjcpb_instances,
+    parse_gdjcpb,
+    read_gdjcpb,
+    reverse_cost,
+)
 from .errors import (
     DimensionError,
     FileFormatError,
@@ -21,14 +28,12 @@ from .errors import (
     ShapeError,
     VerificationError,
 )
-from .evaluate import evaluate
-from .gdjcpb import gdjcpb_instances, parse_gdjcpb, read_gdjcpb
-from .graph_plan import GraphPlan, plan_graph
-from .plan import Plan, Segment, Step, plan
-from .sequential import Sequential, jacobian
+from .execution import VerificationReport, evaluate, verify
+from .graphs import GraphPlan, Traced, Tracer, plan_graph, trace
+from .graphs import tracer as tracer  # jc.tracer.exp(x) etc.: the tracer's functions
+from .layers import Sequential, jacobian
+from .plans import Plan, Segment, Step, plan
 from .solvers import method_names, register_solver
-from .tracer import Traced, Tracer, trace
-from .verify import VerificationReport, verify
 
 __version__ = "0.1.0"
 

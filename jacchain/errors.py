@@ -72,7 +72,7 @@ class PlanFormatError(JacChainError):
 class VerificationError(JacChainError):
     """A plan's result disagrees with pure forward or pure reverse evaluation.
 
-    The :class:`~jacchain.verify.VerificationReport` that failed is kept as ``.report``.
+    The :class:`~jacchain.execution.verify.VerificationReport` that failed is kept as ``.report``.
     """
 
     def __init__(self, message: str, report: object = None) -> None:

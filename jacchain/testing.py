@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .operations import Operation
+from .chains.operations import Operation
 
 if TYPE_CHECKING:
-    from .chain import Chain, Layer
+    from .chains.chain import Chain, Layer
 
 __all__ = [
     "profile_examples",
@@ -158,7 +158,7 @@ def layer_chains(
     """
     from hypothesis import strategies as st
 
-    from .chain import Chain, Layer
+    from .chains.chain import Chain, Layer
 
     twice = ("dense", "matrix-free")
     weighted = [kind for kind in kinds for _ in range(2 if kind in twice else 1)]
@@ -243,8 +243,8 @@ def exhaustive_optimum(dims: Sequence[int]) -> int:
     >>> exhaustive_optimum([1000, 10, 1000, 10, 1000])
     10200000
     """
-    from .chain import Chain
-    from .plan import Plan
+    from .chains.chain import Chain
+    from .plans.plan import Plan
 
     chain = Chain.from_dims(dims)
     return min(Plan.from_steps(chain, steps).cost for steps in enumerate_bracketings(len(chain)))
@@ -295,7 +295,7 @@ def _segment_tape(layers: Sequence[Layer], lo: int, hi: int) -> int:
 def enumerate_plans(chain: Chain, memory_limit: int | None = None) -> Iterator[np.ndarray]:
     """Every valid plan of a (structured, matrix-free) chain as a step array, by brute force.
 
-    Written independently of the solvers, straight from the rules of :mod:`jacchain.cost`:
+    Written independently of the solvers, straight from the rules of :mod:`jacchain.chains.cost`:
     one layer is free if explicit, else accumulated by tangent sweeps or (if its tape fits
     ``memory_limit``) by adjoint sweeps; a segment lo..hi is, for every split, the product
     of every plan of lo..split with every plan of split+1..hi, and (only if the segment's
@@ -329,7 +329,7 @@ def enumerate_plans(chain: Chain, memory_limit: int | None = None) -> Iterator[n
     >>> sum(1 for _ in enumerate_plans(Chain.from_dims([2, 3, 4, 5])))
     2
     """
-    from .chain import as_chain
+    from .chains.chain import as_chain
 
     chain = as_chain(chain)
     if memory_limit is not None and (
@@ -399,8 +399,8 @@ def exhaustive_generalized_optimum(chain: Chain, memory_limit: int | None = None
     >>> exhaustive_generalized_optimum(chain), exhaustive_generalized_optimum(chain, 0)
     (56, 142)
     """
-    from .chain import as_chain
-    from .plan import Plan
+    from .chains.chain import as_chain
+    from .plans.plan import Plan
 
     chain = as_chain(chain)
     return min(
@@ -514,7 +514,7 @@ def random_layer_chain(
     """
     from scipy import sparse
 
-    from .chain import KINDS, Chain, Layer
+    from .chains.chain import KINDS, Chain, Layer
 
     kinds = list(kinds)
     unknown = [kind for kind in kinds if kind not in KINDS]

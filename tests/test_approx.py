@@ -5,8 +5,8 @@ from hypothesis import strategies as st
 from oracles import bracketing_cost, brute_force_cost, textbook_dp_cost
 
 import jacchain as jc
+from jacchain.chains.validate import check_steps
 from jacchain.solvers.approx import APPROX_BOUND, approx_steps
-from jacchain.solvers.bracketing import check_steps
 from jacchain.testing import dims_lists, plain_product, random_jacobians
 
 

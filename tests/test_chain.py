@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import jacchain as jc
-from jacchain.chain import as_dims
+from jacchain.chains.chain import as_dims
 
 
 @pytest.mark.parametrize(

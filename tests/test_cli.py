@@ -125,7 +125,7 @@ def test_an_internal_error_is_one_line_without_traceback(monkeypatch, capsys):
     def broken(*args, **kwargs):
         raise TypeError("something deep inside")
 
-    monkeypatch.setattr(sys.modules["jacchain.plan"], "plan", broken)
+    monkeypatch.setattr(sys.modules["jacchain.plans.plan"], "plan", broken)
     assert cli.main(["plan", "3", "4"]) == 1
     err = capsys.readouterr().err
     assert "internal error (TypeError: something deep inside)" in err

@@ -2,7 +2,7 @@ from hypothesis import given
 from oracles import forward_mode_cost, reverse_mode_cost, spec_of
 
 import jacchain as jc
-from jacchain.cost import fits_int64, product_cost
+from jacchain.chains.cost import fits_int64, product_cost
 from jacchain.testing import dims_lists, layer_chains
 
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 
 import jacchain as jc
-from jacchain.cost import DENSE, DIAGONAL, IDENTITY
-from jacchain.elimination import (
+from jacchain.chains.cost import DENSE, DIAGONAL, IDENTITY
+from jacchain.graphs.elimination import (
     ORDERS,
     eliminate,
     elimination_graph,
@@ -18,7 +18,7 @@ from jacchain.elimination import (
     markowitz_order,
     order_cost,
 )
-from jacchain.graph import graph_spec, read_graph
+from jacchain.graphs.graph import graph_spec, read_graph
 from jacchain.testing import computational_graphs, random_dag, sum_over_paths
 
 

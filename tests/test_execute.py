@@ -10,15 +10,13 @@ from oracles import evaluate_steps, planned_directions, spec_of
 
 import jacchain as jc
 from jacchain.errors import LayerError, ShapeError
-from jacchain.execute import (
-    Linearization,
+from jacchain.execution.executor import Linearization, execute, sweeps_needed
+from jacchain.layers.common import (
     cached_plan,
     calibrated_layer,
     check_callables,
     check_vector_shape,
     describe,
-    execute,
-    sweeps_needed,
 )
 from jacchain.testing import plain_product, profile_examples
 

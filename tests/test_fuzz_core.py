@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from test_limits import peak_bytes  # tests/ is on the path
 
 import jacchain as jc
+from jacchain.chains.chain import KINDS
 from jacchain.cli import main
 
 SHARE = max(20, settings.default.max_examples)  # every fuzz test runs the profile's count
@@ -86,7 +87,7 @@ def test_plan_on_anything_is_right_or_a_jacchain_error(dims, method, memory_limi
 layer_kwargs = st.fixed_dictionaries(
     {"n_in": scalars, "n_out": scalars},
     optional={
-        "kind": st.one_of(st.sampled_from(jc.chain.KINDS), st.text(max_size=5), scalars),
+        "kind": st.one_of(st.sampled_from(KINDS), st.text(max_size=5), scalars),
         "nnz": scalars,
         "edges": scalars,
         "jvp_cost": scalars,

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 
 import jacchain as jc
-from jacchain.graph import graph_layers, graph_spec
-from jacchain.graph_plan import GRAPH_METHODS
+from jacchain.graphs.graph import graph_layers, graph_spec
+from jacchain.graphs.graph_plan import GRAPH_METHODS
 from jacchain.testing import computational_graphs, dims_lists, sum_over_paths
 
 
@@ -199,7 +199,7 @@ def test_long_reports_are_truncated():
 
 
 def test_demo_shows_the_graph_example():
-    from jacchain.demo import graph_demo
+    from jacchain.cli.demo import graph_demo
 
     out = io.StringIO()
     graph_demo(out)  # run_demo prints it last; tests/test_cli.py runs the whole demo
@@ -425,14 +425,14 @@ def test_sparse_dense_edges_are_formed_only_to_evaluate():
 @pytest.mark.parametrize("method, culprit", [("chain", "layer_operators"), ("forward", "eliminate")])
 def test_running_out_of_memory_is_a_graph_error(method, culprit, monkeypatch):
     """The allocation failure itself is simulated: a real one would need terabytes."""
-    import jacchain.graph_plan
+    import jacchain.graphs.graph_plan
 
     def exhausted(*args):
         raise MemoryError
 
     G = example_graph()
     p = jc.plan_graph(G, method=method)
-    monkeypatch.setattr(jacchain.graph_plan, culprit, exhausted)
+    monkeypatch.setattr(jacchain.graphs.graph_plan, culprit, exhausted)
     with pytest.raises(jc.GraphError, match=f"not enough memory to evaluate this {method} plan"):
         p.evaluate(G)
 

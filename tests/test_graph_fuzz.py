@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import jacchain as jc
-from jacchain.graph_plan import GRAPH_METHODS
+from jacchain.graphs.graph_plan import GRAPH_METHODS
+from jacchain.graphs.tracer import Tracer
 from jacchain.testing import computational_graphs, sum_over_paths
-from jacchain.tracer import Tracer
 
 fuzz = settings(  # examples: the loaded profile's (60 in "ci", 1000 in "thorough")
     deadline=None,

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from oracles import bracketing_cost, brute_force_cost, textbook_dp_cost
 
 import jacchain as jc
-from jacchain.solvers.bracketing import check_steps
+from jacchain.chains.validate import check_steps
 from jacchain.solvers.dp import dp_table
 from jacchain.solvers.hu_shing import _triangulate, hu_shing_steps
 from jacchain.testing import dims_lists, plain_product, profile_examples, random_jacobians

@@ -57,7 +57,7 @@ def test_under_jit_and_a_mixed_plan():
 
 
 def test_calibrated_costs(monkeypatch):
-    monkeypatch.setattr(jcj, "_REPEATS", 2)  # the timings are not checked, only their use
+    monkeypatch.setattr(jcj.sequence, "_REPEATS", 2)  # the timings are not checked, only their use
     rng = np.random.default_rng(1)
     layers = [affine(rng, 3, 4), jax.nn.softmax, jnp.tanh]
     jac = jcj.jacobian(layers, calibrate=True)

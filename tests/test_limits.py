@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jacchain as jc
-from jacchain.cost import layer_table
+from jacchain.chains.cost import layer_table
+from jacchain.chains.validate import check_steps
 from jacchain.solvers import is_exact
-from jacchain.solvers.bracketing import check_steps
 from jacchain.solvers.generalized import accumulation_costs, generalized_table
 from jacchain.solvers.hu_shing import hu_shing_steps
 from jacchain.solvers.limits import MAX_DP_LAYERS, MAX_GENERALIZED_LAYERS

@@ -36,7 +36,7 @@ from oracles import (
 )
 
 import jacchain as jc
-from jacchain.operations import Operation
+from jacchain.chains.operations import Operation
 from jacchain.testing import (
     dims_lists,
     layer_chains,

@@ -4,8 +4,8 @@ from hypothesis import given
 from oracles import bracketing_cost, textbook_dp_cost
 
 import jacchain as jc
+from jacchain.chains.steps import forward_steps, reverse_steps
 from jacchain.solvers import SOLVERS, register_solver
-from jacchain.solvers.bracketing import forward_steps, reverse_steps
 from jacchain.testing import dims_lists
 
 

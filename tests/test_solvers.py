@@ -5,13 +5,9 @@ from hypothesis import strategies as st
 from oracles import bracketing_cost, brute_force_cost, textbook_dp_cost
 
 import jacchain as jc
+from jacchain.chains.steps import forward_steps, reverse_steps, steps_from_splits
+from jacchain.chains.validate import check_steps
 from jacchain.solvers import SOLVERS, get_solver, register_solver
-from jacchain.solvers.bracketing import (
-    check_steps,
-    forward_steps,
-    reverse_steps,
-    steps_from_splits,
-)
 from jacchain.solvers.dp import dp_steps, dp_table
 from jacchain.testing import dims_lists, enumerate_bracketings, exhaustive_optimum
 

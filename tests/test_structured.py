@@ -23,10 +23,11 @@ from oracles import (
 
 import jacchain as jc
 from jacchain import errors
-from jacchain.chain import KINDS
-from jacchain.cost import layer_table
-from jacchain.operations import Operation
-from jacchain.solvers.bracketing import check_steps, forward_steps, reverse_steps
+from jacchain.chains.chain import KINDS
+from jacchain.chains.cost import layer_table
+from jacchain.chains.operations import Operation
+from jacchain.chains.steps import forward_steps, reverse_steps
+from jacchain.chains.validate import check_steps
 from jacchain.solvers.generalized import generalized_steps, generalized_table
 from jacchain.testing import (
     CountingOperator,

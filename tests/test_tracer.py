@@ -4,9 +4,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import jacchain as jc
-from jacchain.graph_plan import GRAPH_METHODS
+from jacchain.graphs.graph_plan import GRAPH_METHODS
+from jacchain.graphs.tracer import Tracer, cos, exp, log, sin, sqrt, tanh
 from jacchain.testing import sum_over_paths
-from jacchain.tracer import Tracer, cos, exp, log, sin, sqrt, tanh
 
 
 def finite_differences(f, values, h=1e-6):

@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..chain import Chain
-from ..cost import layer_table
+from ..chains.chain import Chain
+from ..chains.cost import layer_table
+from ..chains.steps import forward_steps, reverse_steps
 from ..errors import MethodError, shown
 from .approx import approx_steps
-from .bracketing import forward_steps, reverse_steps
 from .dp import dp_steps
 from .generalized import fits_generalized, generalized_steps, require_dense
 from .hu_shing import hu_shing_steps

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..chain import Chain
-from .bracketing import steps_from_triangles
+from ..chains.chain import Chain
+from ..chains.steps import steps_from_triangles
 
 __all__ = ["approx_steps", "approx_triangles", "APPROX_BOUND"]
 

@@ -7,9 +7,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..chain import Chain
-from ..cost import exact_array, fits_int64
-from .bracketing import steps_from_splits
+from ..chains.chain import Chain
+from ..chains.cost import exact_array, fits_int64
+from ..chains.steps import steps_from_splits
 from .limits import check_length, dp_limit
 
 __all__ = ["dp_steps", "dp_table", "DPTable"]

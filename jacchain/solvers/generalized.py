@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..chain import Chain
-from ..cost import (
+from ..chains.chain import Chain
+from ..chains.cost import (
     DENSE,
     DIAGONAL,
     IDENTITY,
@@ -17,8 +17,8 @@ from ..cost import (
     exact_array,
     layer_table,
 )
+from ..chains.operations import Operation
 from ..errors import MethodError, shown
-from ..operations import Operation
 from .limits import check_length, generalized_limit
 
 __all__ = [
@@ -134,7 +134,7 @@ def accumulation_steps(table: LayerTable, memory_limit: int | None, layer: int) 
     Examples
     --------
     >>> from jacchain import Chain, Layer
-    >>> from jacchain.cost import layer_table
+    >>> from jacchain.chains.cost import layer_table
     >>> table = layer_table(Chain([Layer(3, 2), Layer(2, 1, "matrix-free", edges=5)]))
     >>> accumulation_steps(table, None, 1).tolist(), accumulation_steps(table, None, 2).tolist()
     ([], [[4, 2, 2, 2]])
@@ -175,7 +175,7 @@ def accumulation_costs(table: LayerTable, memory_limit: int | None) -> list[int]
     Examples
     --------
     >>> from jacchain import Chain, Layer
-    >>> from jacchain.cost import layer_table
+    >>> from jacchain.chains.cost import layer_table
     >>> chain = Chain([Layer(3, 2), Layer(2, 1, "matrix-free", edges=5, tape=9)])
     >>> accumulation_costs(layer_table(chain), None), accumulation_costs(layer_table(chain), 8)
     ([0, 5], [0, 10])
@@ -227,7 +227,7 @@ def generalized_table(
     ----------
     chain : Chain
         Any chain; structured and matrix-free layers are costed by the rules of
-        :mod:`jacchain.cost`.
+        :mod:`jacchain.chains.cost`.
     memory_limit : int, optional
         Adjoint sweeps whose layers' tapes sum to more than this are not allowed.
     sweeps : bool
@@ -300,7 +300,7 @@ def fill_table(
     Parameters
     ----------
     table : LayerTable
-        The layers' costs (:func:`jacchain.cost.layer_table`).
+        The layers' costs (:func:`jacchain.chains.cost.layer_table`).
     accumulate : list of int
         The cost of accumulating each layer on its own (:func:`accumulation_costs`).
     memory_limit : int, optional
@@ -325,7 +325,7 @@ def fill_table(
     Examples
     --------
     >>> from jacchain import Chain, Layer
-    >>> from jacchain.cost import layer_table
+    >>> from jacchain.chains.cost import layer_table
     >>> chain = Chain([Layer(3, 3, "matrix-free", edges=29),
     ...                Layer(3, 1, "matrix-free", edges=14),
     ...                Layer(1, 2, "matrix-free", edges=7)])
@@ -463,7 +463,7 @@ def _first_minimum(kinds: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _structured_products(up_code, up_nnz, lo_code, lo_nnz, rows, inner, cols):
-    """Vectorized :func:`~jacchain.cost.structured_product_cost` over blocks of splits."""
+    """Vectorized :func:`~jacchain.chains.cost.structured_product_cost` over blocks of splits."""
     dense = rows * inner * cols
     conditions = [
         (up_code == IDENTITY) | (lo_code == IDENTITY),

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..chain import Chain
-from .bracketing import steps_from_splits
+from ..chains.chain import Chain
+from ..chains.steps import steps_from_splits
 
 __all__ = ["hu_shing_steps"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..chain import Chain
-from ..cost import LayerTable, layer_table
+from ..chains.chain import Chain
+from ..chains.cost import LayerTable, layer_table
 from .generalized import (
     _INT64_LIMIT,
     _check_memory_limit,

@@ -6,8 +6,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from .errors import DimensionError, JacChainError
-from .solvers import method_names
+from ..errors import DimensionError, JacChainError
+from ..solvers import method_names
 
 __all__ = ["main", "build_parser"]
 
@@ -92,13 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from .plan import plan
+    from ..plans.plan import plan
 
     if args.command == "plan":
         if bool(args.dims) == bool(args.gdjcpb):
             raise DimensionError("give either dims d0 d1 ... dk or --gdjcpb FILE (exactly one)")
         if args.gdjcpb:
-            from .gdjcpb import read_gdjcpb
+            from ..chains.gdjcpb import read_gdjcpb
 
             chain = read_gdjcpb(args.gdjcpb)
         else:

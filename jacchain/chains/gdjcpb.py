@@ -12,8 +12,8 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from ..errors import FileFormatError, JacChainError
 from .chain import Chain, Layer
-from .errors import FileFormatError, JacChainError
 
 __all__ = ["read_gdjcpb", "parse_gdjcpb", "gdjcpb_instances"]
 

@@ -8,7 +8,7 @@ the inputs to the outputs hold the Jacobian's blocks (Griewank and Walther, *Eva
 Derivatives*, 2nd ed., SIAM 2008, ch. 9-10; Naumann, *The Art of Differentiating Computer
 Programs*, SIAM 2012).
 
-The cost, in multiply-adds, follows :mod:`jacchain.cost`: the product
+The cost, in multiply-adds, follows :mod:`jacchain.chains.cost`: the product
 ``J[w, v] @ J[v, u]`` costs ``size(w) * size(v) * size(u)`` for dense edges, an identity
 edge makes it free, and a diagonal edge costs like a diagonal layer. It factorizes:
 eliminating ``v`` costs ``size(v) * W_P * W_S``, where ``W_P`` sums over the predecessors
@@ -32,9 +32,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .cost import DENSE, DIAGONAL, IDENTITY, INT64_SAFE
-from .errors import GraphError, MethodError, shown
-from .execute import _dense, _multiply
+from ..chains.cost import DENSE, DIAGONAL, IDENTITY, INT64_SAFE
+from ..errors import GraphError, MethodError, shown
+from ..execution.executor import _dense, _multiply
 from .graph import MAX_TOTAL_SIZE, GraphSpec, Value
 
 __all__ = [
@@ -99,7 +99,7 @@ def elimination_graph(spec: GraphSpec) -> EliminationGraph:
     Examples
     --------
     >>> import networkx as nx
-    >>> from jacchain.graph import graph_spec
+    >>> from jacchain.graphs.graph import graph_spec
     >>> G = nx.DiGraph([("x", "h"), ("h", "y")])
     >>> nx.set_node_attributes(G, 2, "size")
     >>> eg = elimination_graph(graph_spec(G, outputs=["h", "y"]))
@@ -265,7 +265,7 @@ def eliminations(graph: EliminationGraph, order: tuple[int, ...]) -> list[Elimin
     Examples
     --------
     >>> import networkx as nx
-    >>> from jacchain.graph import graph_spec
+    >>> from jacchain.graphs.graph import graph_spec
     >>> G = nx.DiGraph([("x", "h"), ("h", "y")])
     >>> nx.set_node_attributes(G, {"x": 3, "h": 4, "y": 5}, "size")
     >>> eliminations(elimination_graph(graph_spec(G)), (1,))
@@ -287,7 +287,7 @@ def order_cost(graph: EliminationGraph, order: tuple[int, ...]) -> int:
     Examples
     --------
     >>> import networkx as nx
-    >>> from jacchain.graph import graph_spec
+    >>> from jacchain.graphs.graph import graph_spec
     >>> G = nx.path_graph(4, create_using=nx.DiGraph)
     >>> nx.set_node_attributes(G, {0: 10, 1: 1, 2: 10, 3: 1}, "size")
     >>> eg = elimination_graph(graph_spec(G))
@@ -316,7 +316,7 @@ def markowitz_order(graph: EliminationGraph) -> tuple[int, ...]:
     Examples
     --------
     >>> import networkx as nx
-    >>> from jacchain.graph import graph_spec
+    >>> from jacchain.graphs.graph import graph_spec
     >>> G = nx.path_graph(4, create_using=nx.DiGraph)
     >>> nx.set_node_attributes(G, {0: 10, 1: 1, 2: 10, 3: 1}, "size")
     >>> markowitz_order(elimination_graph(graph_spec(G)))
@@ -331,7 +331,7 @@ def markowitz_eliminations(graph: EliminationGraph) -> list[Elimination]:
     Examples
     --------
     >>> import networkx as nx
-    >>> from jacchain.graph import graph_spec
+    >>> from jacchain.graphs.graph import graph_spec
     >>> G = nx.path_graph(4, create_using=nx.DiGraph)
     >>> nx.set_node_attributes(G, {0: 10, 1: 1, 2: 10, 3: 1}, "size")
     >>> [(step.vertex, step.cost) for step in markowitz_eliminations(elimination_graph(graph_spec(G)))]
@@ -528,7 +528,7 @@ def exact_order(
     Examples
     --------
     >>> import networkx as nx
-    >>> from jacchain.graph import graph_spec
+    >>> from jacchain.graphs.graph import graph_spec
     >>> G = nx.path_graph(5, create_using=nx.DiGraph)
     >>> nx.set_node_attributes(G, {0: 1000, 1: 10, 2: 1000, 3: 10, 4: 1000}, "size")
     >>> exact_order(elimination_graph(graph_spec(G)))
@@ -614,7 +614,7 @@ def elimination_order(graph: EliminationGraph, method: str) -> tuple[int, ...]:
     Examples
     --------
     >>> import networkx as nx
-    >>> from jacchain.graph import graph_spec
+    >>> from jacchain.graphs.graph import graph_spec
     >>> G = nx.path_graph(4, create_using=nx.DiGraph)
     >>> nx.set_node_attributes(G, 2, "size")
     >>> eg = elimination_graph(graph_spec(G))
@@ -646,7 +646,7 @@ def eliminate(
         Every intermediate vertex, once.
     values : dict
         The edge Jacobians of ``graph.spec``, ``{(u, v): (code, array)}`` (from
-        :func:`jacchain.graph.read_graph` with ``values=True``).
+        :func:`jacchain.graphs.graph.read_graph` with ``values=True``).
 
     Returns
     -------
@@ -656,7 +656,7 @@ def eliminate(
     Examples
     --------
     >>> import networkx as nx
-    >>> from jacchain.graph import read_graph
+    >>> from jacchain.graphs.graph import read_graph
     >>> G = nx.DiGraph()
     >>> G.add_nodes_from(["x", "h", "y"], size=1)
     >>> G.add_edge("x", "h", jacobian=[[2.0]])

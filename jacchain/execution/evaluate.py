@@ -11,17 +11,15 @@ adjoint sweeps produce dense blocks.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from .chain import Layer
-from .errors import JacChainError, NonFiniteError, OperatorError, ShapeError
-from .execute import Linearization, execute
-
-if TYPE_CHECKING:
-    from .chain import Chain
-    from .plan import Plan
+from ..chains.chain import Chain, Layer
+from ..errors import JacChainError, NonFiniteError, OperatorError, ShapeError
+from ..plans.plan import HOOKS as PLAN_HOOKS
+from ..plans.plan import Plan
+from .executor import Linearization, execute
 
 __all__ = ["evaluate", "check_operators", "check_jacobians"]
 
@@ -304,8 +302,6 @@ def evaluate(plan: Plan, operators: Sequence[Any], *, check_finite: bool = True)
     >>> np.allclose(jc.evaluate(jc.plan(dims), Js), Js[2] @ Js[1] @ Js[0])
     True
     """
-    from .plan import Plan
-
     if not isinstance(plan, Plan):
         raise JacChainError(f"evaluate expects a Plan, got {type(plan).__name__}")
     chain = plan.chain
@@ -318,3 +314,6 @@ def evaluate(plan: Plan, operators: Sequence[Any], *, check_finite: bool = True)
     if any(result is op for op in ops):
         result = result.copy()
     return result
+
+
+PLAN_HOOKS.register("evaluate", evaluate)

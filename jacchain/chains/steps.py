@@ -8,14 +8,10 @@ combines segment ``lo..split`` (the input side, already computed) with segment
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..operations import Operation
-
-if TYPE_CHECKING:
-    from ..cost import LayerTable
+from .operations import Operation
 
 __all__ = [
     "STEP_COLUMNS",
@@ -23,7 +19,6 @@ __all__ = [
     "reverse_steps",
     "steps_from_splits",
     "steps_from_triangles",
-    "check_steps",
     "segment_label",
 ]
 
@@ -131,80 +126,6 @@ def steps_from_splits(k: int, split: Callable[[int, int], int]) -> np.ndarray:
     steps[:, 0] = Operation.PRODUCT
     steps[:, 1:] = np.array(rows, dtype=np.int64)
     return steps
-
-
-def check_steps(k: int, steps: np.ndarray, table: LayerTable | None = None) -> str | None:
-    """Why ``steps`` is not a complete plan for a chain of ``k`` layers, or None if it is.
-
-    Without ``table`` (a dense chain) every step must be a product. With the chain's
-    :class:`~jacchain.cost.LayerTable`, tangent and adjoint steps may sweep through layers
-    that have not been combined yet, over segments whose product is dense, and each
-    matrix-free layer used as an operand must first be accumulated.
-
-    Examples
-    --------
-    >>> check_steps(3, forward_steps(3)) is None
-    True
-    >>> check_steps(3, np.array([[0, 1, 1, 3], [0, 1, 2, 3]]))
-    'step 1 (product 1..1..3) needs J3..J2 accumulated, which it is not at that point'
-    """
-    steps = np.asarray(steps)
-    if steps.ndim != 2 or steps.shape[1] != 4:
-        return f"steps must be rows of 4 entries, got shape {steps.shape}"
-    matrix_free = table.matrix_free.tolist() if table is not None else [False] * k
-    end_of = {layer: layer for layer in range(1, k + 1)}
-    ready = {layer: not matrix_free[layer - 1] for layer in range(1, k + 1)}
-    valid_ops = {int(op) for op in Operation} if table is not None else {int(Operation.PRODUCT)}
-
-    def needs(index: int, what: str, lo: int, hi: int) -> str | None:
-        if end_of.get(lo) == hi and ready[lo]:
-            return None
-        return f"{what} needs {segment_label(lo, hi)} accumulated, which it is not at that point"
-
-    def singletons(lo: int, hi: int) -> bool:
-        return all(end_of.get(layer) == layer for layer in range(lo, hi + 1))
-
-    for index, (op, lo, split, hi) in enumerate(steps.tolist(), start=1):
-        if op not in valid_ops:
-            return f"step {index} has an operation code {op} not allowed for this chain"
-        name = f"step {index} ({Operation(op).label} {lo}..{split}..{hi})"
-        if op in (Operation.ACCUMULATE_TANGENT, Operation.ACCUMULATE_ADJOINT):
-            if not (1 <= lo <= k and lo == split == hi):
-                return f"{name} must name one layer in 1..{k} (lo = split = hi)"
-            if not matrix_free[lo - 1] or ready.get(lo) or end_of.get(lo) != lo:
-                return f"{name} accumulates a layer that is not a pending matrix-free layer"
-            ready[lo] = True
-            continue
-        if not 1 <= lo <= split < hi <= k:
-            return f"{name} has bounds outside 1 <= lo <= split < hi <= {k}"
-        if op == Operation.PRODUCT:
-            problem = needs(index, name, lo, split) or needs(index, name, split + 1, hi)
-        elif op == Operation.TANGENT:
-            problem = needs(index, name, lo, split)
-            if problem is None and not singletons(split + 1, hi):
-                problem = f"{name} sweeps through layers already combined"
-        else:
-            problem = needs(index, name, split + 1, hi)
-            if problem is None and not singletons(lo, split):
-                problem = f"{name} sweeps through layers already combined"
-        if problem is None and op != Operation.PRODUCT and table.structure(lo, hi)[0] != 3:
-            problem = f"{name} sweeps over a segment whose product is structured, not dense"
-        if problem is not None:
-            return problem
-        if op == Operation.PRODUCT:
-            del end_of[split + 1]
-        elif op == Operation.TANGENT:
-            for layer in range(split + 1, hi + 1):
-                del end_of[layer]
-        else:
-            for layer in range(lo + 1, split + 2):
-                del end_of[layer]
-        end_of[lo] = hi
-        ready[lo] = True
-    if end_of != {1: k} or not ready[1]:
-        pending = sorted(end_of)
-        return f"the steps leave the chain unfinished: segments start at layers {pending[:10]}"
-    return None
 
 
 def segment_label(first: int, last: int) -> str:

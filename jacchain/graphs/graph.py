@@ -29,9 +29,10 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from .chain import Chain, Layer
-from .cost import DENSE, DIAGONAL, IDENTITY
-from .errors import GraphError, NonFiniteError, shown
+from ..chains.chain import HOOKS as CHAIN_HOOKS
+from ..chains.chain import Chain, Layer
+from ..chains.cost import DENSE, DIAGONAL, IDENTITY
+from ..errors import GraphError, NonFiniteError, shown
 
 __all__ = [
     "EDGE_KINDS",
@@ -46,7 +47,7 @@ __all__ = [
 ]
 
 EDGE_KINDS = {"identity": IDENTITY, "diagonal": DIAGONAL, "dense": DENSE}
-"""The edge kinds and their structure codes (those of :mod:`jacchain.cost`)."""
+"""The edge kinds and their structure codes (those of :mod:`jacchain.chains.cost`)."""
 
 Value = tuple[int, Any]
 """An edge Jacobian by structure: (IDENTITY, size), (DIAGONAL, 1-D array) or (DENSE, 2-D array)."""
@@ -740,7 +741,7 @@ def graph_layers(spec: GraphSpec) -> GraphLayers:
         position, ``"dense"`` when its nonzero blocks fill it, else ``"sparse"`` with
         ``nnz`` the entries of its nonzero non-identity blocks (dense block m*n, diagonal
         block n, identity and pass-through blocks 0, zero blocks 0), so that the cost
-        model of :mod:`jacchain.cost` charges only for them.
+        model of :mod:`jacchain.chains.cost` charges only for them.
 
     Notes
     -----
@@ -803,7 +804,7 @@ def chain_from_graph(graph: Any, inputs: Any = None, outputs: Any = None) -> Cha
     Parameters
     ----------
     graph : networkx.DiGraph
-        A computational graph (see :mod:`jacchain.graph`).
+        A computational graph (see :mod:`jacchain.graphs.graph`).
     inputs, outputs : list of nodes, optional
         Default: the sources and the sinks (see :func:`read_graph`).
 
@@ -829,6 +830,9 @@ def chain_from_graph(graph: Any, inputs: Any = None, outputs: Any = None) -> Cha
     return graph_layers(graph_spec(graph, inputs, outputs)).chain
 
 
+CHAIN_HOOKS.register("from_graph", chain_from_graph)
+
+
 def layer_operators(layers: GraphLayers, values: dict[tuple[int, int], Value]) -> list[Any]:
     """One operator per graph layer, as :func:`jacchain.evaluate` takes them.
 
@@ -838,7 +842,7 @@ def layer_operators(layers: GraphLayers, values: dict[tuple[int, int], Value]) -
     Examples
     --------
     >>> import networkx as nx
-    >>> from jacchain.graph import read_graph
+    >>> from jacchain.graphs.graph import read_graph
     >>> G = nx.DiGraph()
     >>> G.add_nodes_from(["a", "b", "c"], size=1)
     >>> G.add_edge("a", "c", jacobian=[[2.0]])

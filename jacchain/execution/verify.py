@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import VerificationError
+from ..errors import VerificationError
 from .evaluate import evaluate
 
 if TYPE_CHECKING:
-    from .plan import Plan
+    from ..plans.plan import Plan
 
 __all__ = ["VerificationReport", "verify"]
 
@@ -104,7 +104,7 @@ def verify(
     >>> jc.verify(jc.plan(dims), Js).passed
     True
     """
-    from .plan import plan as make_plan
+    from ..plans.plan import plan as make_plan
 
     result = evaluate(plan, jacobians, check_finite=check_finite)
     forward = evaluate(make_plan(plan.chain, "forward"), jacobians, check_finite=check_finite)

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import JacChainError, LayerError, ShapeError
-from .execute import (
+from ..errors import JacChainError, LayerError, ShapeError
+from ..execution.executor import Linearization, execute, sweeps_needed
+from ..layers.common import (
     FOREIGN_ERRORS,
-    Linearization,
     cached_plan,
     check_callables,
     check_dtype,
@@ -33,13 +33,11 @@ from .execute import (
     check_finite_jacobian,
     check_vector_shape,
     describe,
-    execute,
     guarded,
     layer_errors,
     layer_name,
-    sweeps_needed,
 )
-from .plan import Plan
+from ..plans.plan import Plan
 
 __all__ = ["jacobian", "plan", "layer_kind", "ELEMENTWISE_MODULES"]
 

@@ -9,10 +9,10 @@ from typing import TextIO
 
 import numpy as np
 
-from .plan import Plan, plan
-from .report import format_dims
-from .testing import random_jacobians
-from .verify import verify
+from ..execution.verify import verify
+from ..plans.plan import Plan, plan
+from ..plans.report import format_dims
+from ..testing import random_jacobians
 
 __all__ = ["DEMO_CHAINS", "run_demo", "time_plan", "graph_demo"]
 
@@ -142,8 +142,8 @@ def graph_demo(out: TextIO | None = None) -> dict[str, np.ndarray]:
     >>> {method: J.tolist() for method, J in graph_demo(io.StringIO()).items()}["exact"]
     [[2.0, 5.0]]
     """
-    from .graph_plan import GRAPH_METHODS, plan_graph
-    from .tracer import Tracer
+    from ..graphs.graph_plan import GRAPH_METHODS, plan_graph
+    from ..graphs.tracer import Tracer
 
     out = sys.stdout if out is None else out
     tracer = Tracer()

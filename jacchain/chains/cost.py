@@ -136,7 +136,7 @@ def _pure_mode_cost(chain: Chain, forward: bool) -> int:
 def _compute_pure_mode_cost(chain: Chain, forward: bool) -> int:
     """Forward or reverse mode's cost: a closed form when dense, else its steps' costs."""
     if not chain.is_dense:
-        from .solvers.bracketing import forward_steps, reverse_steps
+        from .steps import forward_steps, reverse_steps
 
         pure_steps = forward_steps if forward else reverse_steps
         return exact_sum(step_costs(chain, pure_steps(len(chain), layer_table(chain).matrix_free)))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .plan import Plan
+from ..errors import JacChainError, shown
+from ..solvers import is_exact
 
 __all__ = ["describe", "report", "format_dims", "step_table", "check_max_rows"]
 
@@ -27,8 +27,6 @@ def check_max_rows(max_rows: Any) -> int:
     ...
     jacchain.errors.JacChainError: max_rows must be an int >= 1 (step rows shown), got 'x'
     """
-    from .errors import JacChainError, shown
-
     if isinstance(max_rows, bool) or not isinstance(max_rows, numbers.Integral) or max_rows < 1:
         raise JacChainError(f"max_rows must be an int >= 1 (step rows shown), got {shown(max_rows)}")
     return int(max_rows)
@@ -52,7 +50,7 @@ def format_dims(dims: tuple[int, ...], limit: int = _MAX_DIMS_SHOWN) -> str:
     return f"{head} -> ... ({len(dims) - 2 * half} more) ... -> {tail}"
 
 
-def describe(plan: Plan) -> str:
+def describe(plan: Any) -> str:
     """One line: mode, k, chosen cost against both pure modes, speedup, largest intermediate.
 
     Examples
@@ -68,7 +66,7 @@ def describe(plan: Plan) -> str:
     )
 
 
-def _expression_line(plan: Plan) -> str:
+def _expression_line(plan: Any) -> str:
     if len(plan.chain) > 4 * _MAX_EXPRESSION_CHARS:
         return "(too long to show; see plan.expression)"
     text = plan.expression
@@ -77,7 +75,7 @@ def _expression_line(plan: Plan) -> str:
     return text
 
 
-def report(plan: Plan, max_rows: int = 20) -> str:
+def report(plan: Any, max_rows: int = 20) -> str:
     """The multi-line report in the spirit of opt_einsum's PathInfo.
 
     Parameters
@@ -221,14 +219,12 @@ def step_table(
     return out
 
 
-def _optimal(plan: Plan) -> bool:
+def _optimal(plan: Any) -> bool:
     """Whether the plan is known optimal: its report then says "optimal cost"."""
-    from .solvers import is_exact
-
     return is_exact(plan.method, plan.chain, plan.memory_limit)
 
 
-def _kind_summary(plan: Plan) -> str:
+def _kind_summary(plan: Any) -> str:
     counts: dict[str, int] = {}
     for layer in plan.chain.layers:
         counts[layer.kind] = counts.get(layer.kind, 0) + 1

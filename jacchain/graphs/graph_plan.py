@@ -1,17 +1,17 @@
 """Plans for computational graphs: graph layers and the chain planner, or vertex elimination.
 
-:func:`plan_graph` plans the Jacobian of a computational graph (see :mod:`jacchain.graph`)
+:func:`plan_graph` plans the Jacobian of a computational graph (see :mod:`jacchain.graphs.graph`)
 by one of two mechanisms and returns an immutable :class:`GraphPlan` with the report
 fields of a chain :class:`~jacchain.Plan`:
 
-- ``"chain"``: cut the graph into frontiers (:func:`jacchain.graph.graph_layers`) and plan
+- ``"chain"``: cut the graph into frontiers (:func:`jacchain.graphs.graph.graph_layers`) and plan
   the chain of block-structured layers between them with :func:`jacchain.plan`;
 - ``"forward"``, ``"reverse"``, ``"markowitz"``, ``"exact"``: vertex elimination on the
-  linearized graph in that order (:mod:`jacchain.elimination`);
+  linearized graph in that order (:mod:`jacchain.graphs.elimination`);
 - ``"auto"``: all of them (``"exact"`` up to :data:`AUTO_EXACT_INTERMEDIATES`
   intermediate vertices), keeping the cheapest.
 
-Costs are scalar multiply-adds under the rules of :mod:`jacchain.cost` (identity blocks
+Costs are scalar multiply-adds under the rules of :mod:`jacchain.chains.cost` (identity blocks
 free, diagonal blocks counted by their size); FLOPs are twice that.
 """
 
@@ -23,6 +23,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..errors import GraphError, MethodError, NonFiniteError, shown
+from ..plans.plan import Plan, Step, plan
+from ..plans.report import check_max_rows, format_dims, step_table
 from .elimination import (
     Elimination,
     EliminationGraph,
@@ -32,10 +35,7 @@ from .elimination import (
     exact_order,
     markowitz_eliminations,
 )
-from .errors import GraphError, MethodError, NonFiniteError, shown
 from .graph import GraphLayers, GraphSpec, graph_layers, graph_spec, layer_operators, read_graph
-from .plan import Plan, Step, plan
-from .report import check_max_rows, format_dims, step_table
 
 __all__ = [
     "GRAPH_METHODS",
@@ -367,10 +367,10 @@ def plan_graph(
     graph : networkx.DiGraph
         Nodes with a positive int ``size``; edges ``u -> v`` with the local partial
         Jacobian dv/du as ``jacobian`` (shape ``(size(v), size(u))``) and/or its ``kind``
-        (``"dense"``, ``"diagonal"``, ``"identity"``); see :mod:`jacchain.graph`.
+        (``"dense"``, ``"diagonal"``, ``"identity"``); see :mod:`jacchain.graphs.graph`.
     inputs, outputs : list of nodes, optional
         The Jacobian's column and row blocks, in order. Default: the sources and the sinks
-        (see :func:`jacchain.graph.read_graph`).
+        (see :func:`jacchain.graphs.graph.read_graph`).
     method : str
         ``"auto"`` (try everything below, ``"exact"`` only up to
         :data:`AUTO_EXACT_INTERMEDIATES` intermediates, keep the cheapest), ``"chain"``

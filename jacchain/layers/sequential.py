@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from .chain import Chain
-from .errors import LayerError, ShapeError
-from .execute import (
+from ..chains.chain import Chain
+from ..errors import LayerError, ShapeError
+from ..plans.plan import Plan
+from .common import (
     cached_plan,
     check_callables,
     check_dtype,
@@ -19,8 +20,7 @@ from .execute import (
     layer_errors,
     layer_name,
 )
-from .layers import MatrixFreeOperator, Module, check_implemented
-from .plan import Plan
+from .modules import MatrixFreeOperator, Module, check_implemented
 
 __all__ = ["Sequential", "jacobian"]
 

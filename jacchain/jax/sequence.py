@@ -17,11 +17,11 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .chain import Chain, Layer
-from .errors import JacChainError, ShapeError
-from .execute import (
+from ..chains.chain import Chain, Layer
+from ..errors import JacChainError, ShapeError
+from ..execution.executor import Linearization, execute, sweeps_needed
+from ..layers.common import (
     FOREIGN_ERRORS,
-    Linearization,
     best_time,
     cached_plan,
     calibrated_layer,
@@ -31,13 +31,11 @@ from .execute import (
     check_finite_jacobian,
     check_vector_shape,
     describe,
-    execute,
     guarded,
     layer_errors,
     layer_name,
-    sweeps_needed,
 )
-from .plan import Plan
+from ..plans.plan import Plan
 
 __all__ = ["jacobian", "JacobianFunction", "layer_kind"]
 

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from .chain import Layer
-from .errors import LayerError, ShapeError
+from ..chains.chain import Layer
+from ..errors import LayerError, ShapeError
 
 __all__ = [
     "Module",

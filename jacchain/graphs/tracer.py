@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import numpy as np
 
-from .errors import GraphError, NonFiniteError, shown
+from ..errors import GraphError, NonFiniteError, shown
 
 if TYPE_CHECKING:
     from .graph_plan import GraphPlan
@@ -212,7 +212,7 @@ class Var:
     def __array__(self, *args: Any, **kwargs: Any) -> np.ndarray:
         raise GraphError(
             f"{shown(self.node)} is a traced Var, not an array: use the operations of "
-            "jacchain.tracer (or its .value for the number)"
+            "jacchain.graphs.tracer (or its .value for the number)"
         )
 
     def _unsupported(self, *args: Any) -> Any:
@@ -606,7 +606,7 @@ def trace(f: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Traced:
     ----------
     f : callable
         Takes :class:`Var` arguments and returns a Var or a sequence of Vars, built with
-        the operations of :mod:`jacchain.tracer`.
+        the operations of :mod:`jacchain.graphs.tracer`.
     *args, **kwargs : number or array_like
         The input values (scalars or 1-D vectors); positional inputs are named ``"x0"``,
         ``"x1"``, ..., keyword inputs by their keyword.

@@ -9,9 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DimensionError, LayerError, ShapeError, shown
+from ..errors import DimensionError, LayerError, ShapeError, shown
+from .hooks import Hooks
 
-__all__ = ["Layer", "Chain", "as_dims", "as_chain", "KINDS"]
+__all__ = ["Layer", "Chain", "as_dims", "as_chain", "KINDS", "HOOKS"]
+
+HOOKS = Hooks("jacchain.Chain")
+"""Implementations from higher floors: ``"from_graph"`` (registered by jacchain.graphs)."""
 
 _INT64_MAX = np.iinfo(np.int64).max
 _REPR_DIMS = 12
@@ -366,7 +370,7 @@ class Chain:
 
         The graph is cut into frontiers (the variables alive between consecutive levels)
         and each layer is the block-structured Jacobian between two frontiers; see
-        :func:`jacchain.graph.graph_layers` for the layering and the layer kinds.
+        :func:`jacchain.graphs.graph.graph_layers` for the layering and the layer kinds.
 
         Parameters
         ----------
@@ -392,9 +396,7 @@ class Chain:
         >>> Chain.from_graph(G)
         Chain.from_dims([784, 512, 10])
         """
-        from .graph import chain_from_graph
-
-        return chain_from_graph(graph, inputs, outputs)
+        return HOOKS("from_graph")(graph, inputs, outputs)
 
     @property
     def dims(self) -> tuple[int, ...]:

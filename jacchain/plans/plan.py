@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, NamedTuple, overload
 
 import numpy as np
 
-from .chain import Chain, as_chain
-from .cost import (
+from ..chains.chain import Chain, as_chain
+from ..chains.cost import (
     DENSE,
     exact_array,
     exact_sum,
@@ -21,12 +21,27 @@ from .cost import (
     step_costs,
     step_tapes,
 )
-from .errors import MethodError, PlanFormatError
-from .operations import Operation
-from .solvers import BUILTIN_METHODS, PURE_METHODS, get_solver
-from .solvers.bracketing import check_steps, forward_steps, reverse_steps, segment_label
+from ..chains.hooks import Hooks
+from ..chains.operations import Operation
+from ..chains.steps import forward_steps, reverse_steps, segment_label
+from ..chains.validate import check_steps
+from ..errors import MethodError, PlanFormatError
+from ..solvers import BUILTIN_METHODS, PURE_METHODS, get_solver
+from ..solvers.generalized import (
+    _check_memory_limit,
+    accumulation_costs,
+    fits_generalized,
+    generalized_table,
+)
+from ..solvers.hu_shing import hu_shing_steps
+from .report import describe
+from .report import report as plan_report
+from .serialization import plan_from_json, plan_to_json
 
-__all__ = ["Plan", "Step", "Segment", "plan"]
+__all__ = ["Plan", "Step", "Segment", "plan", "HOOKS"]
+
+HOOKS = Hooks("jacchain.Plan")
+"""Implementations from higher floors: ``"evaluate"`` (registered by jacchain.execution)."""
 
 
 class Segment(NamedTuple):
@@ -181,7 +196,7 @@ class Plan:
     tangent sweeps), reverse mode symmetrically from the output side with d_k adjoint
     sweeps, and :attr:`preaccumulation_cost` is the cost of accumulating every layer on
     its own and then multiplying in the optimal order. The cost model is stated in
-    :mod:`jacchain.cost`.
+    :mod:`jacchain.chains.cost`.
 
     Examples
     --------
@@ -284,9 +299,6 @@ class Plan:
         >>> jc.plan([1000, 10, 1000, 10, 1000], "forward").preaccumulation_cost
         10200000
         """
-        from .solvers.generalized import accumulation_costs, fits_generalized, generalized_table
-        from .solvers.hu_shing import hu_shing_steps
-
         chain = self.chain
         if not chain.is_dense and fits_generalized(chain, self.memory_limit):
             return generalized_table(chain, self.memory_limit, sweeps=False).cost
@@ -338,8 +350,6 @@ class Plan:
         >>> jc.plan([1000, 10, 1000, 10, 1000]).describe()
         'mixed plan, k=4: 10,200,000 multiply-adds vs forward 30,000,000 and reverse 30,000,000 (2.94x); largest intermediate 1,000,000 elements'
         """
-        from .report import describe
-
         return describe(self)
 
     def report(self, max_rows: int = 20) -> str:
@@ -357,9 +367,7 @@ class Plan:
         jacchain plan (method 'auto', k = 2 layers)
         ...
         """
-        from .report import report
-
-        return report(self, max_rows=max_rows)
+        return plan_report(self, max_rows=max_rows)
 
     def __str__(self) -> str:
         return self.report()
@@ -389,9 +397,7 @@ class Plan:
         >>> p.evaluate([np.ones((3, 2)), np.ones((1, 3))])
         array([[3., 3.]])
         """
-        from .evaluate import evaluate
-
-        return evaluate(self, jacobians, check_finite=check_finite)
+        return HOOKS("evaluate")(self, jacobians, check_finite=check_finite)
 
     def to_json(self, indent: int | None = None) -> str:
         """Serialize the plan as JSON text; :meth:`from_json` reads it back exactly.
@@ -403,8 +409,6 @@ class Plan:
         >>> jc.Plan.from_json(p.to_json()) == p
         True
         """
-        from .serialization import plan_to_json
-
         return plan_to_json(self, indent=indent)
 
     @classmethod
@@ -423,9 +427,7 @@ class Plan:
         ...                '"dims": [2, 3, 4], "steps": [["product", 1, 1, 2]]}').cost
         24
         """
-        from .serialization import plan_from_json
-
-        return plan_from_json(text)
+        return plan_from_json(text, partial(cls.from_steps, check=False))
 
 
 def _checked_steps(chain: Any, steps: Any) -> np.ndarray:
@@ -573,8 +575,6 @@ def plan(
     >>> jc.plan([1000, 10, 1000, 10, 1000]).cost
     10200000
     """
-    from .solvers.generalized import _check_memory_limit
-
     solver = get_solver(method)
     chain = as_chain(chain_or_dims)
     memory_limit = _check_memory_limit(memory_limit)
