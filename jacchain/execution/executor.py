@@ -15,13 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..chains.cost import DENSE, DIAGONAL, IDENTITY, SPARSE
+from ..chains.cost import DIAGONAL, IDENTITY
 from ..chains.operations import Operation
 from ..plans.plan import Plan
+from .program import Program, dense_rule, product_rule, program, run_template
 
-__all__ = ["Linearization", "execute", "sweeps_needed"]
-
-_KIND_CODE = {"identity": IDENTITY, "diagonal": DIAGONAL, "sparse": SPARSE, "dense": DENSE}
+__all__ = ["Linearization", "execute", "sweeps_needed", "program_of", "dense", "multiply"]
 
 
 @dataclass(frozen=True)
@@ -80,71 +79,60 @@ def sweeps_needed(p: Plan) -> list[set[str]]:
     return needs
 
 
-def _dense(value: tuple[int, Any], eye: Callable[[int], Any]) -> Any:
+def dense(value: tuple[int, Any], eye: Callable[[int], Any]) -> Any:
+    """A structured value ``(code, payload)`` as a dense 2-D array (``eye`` for identities).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from jacchain.chains.cost import DIAGONAL
+    >>> dense((DIAGONAL, np.array([1.0, 2.0])), np.eye)
+    array([[1., 0.],
+           [0., 2.]])
+    """
     code, payload = value
     if code == IDENTITY:
         return eye(payload)
-    if code == DIAGONAL:
-        return payload[:, None] * eye(payload.shape[0])
-    if code == SPARSE:
-        return payload.toarray()
-    return payload
+    size = payload.shape[0] if code == DIAGONAL else payload.shape[1]
+    return run_template(dense_rule(code, size), payload, eye=eye)
 
 
-def _multiply(upper: tuple[int, Any], lower: tuple[int, Any]) -> tuple[int, Any]:
-    """upper @ lower by structure (identity, diagonal, sparse, dense), as the cost model counts it.
+def multiply(upper: tuple[int, Any], lower: tuple[int, Any]) -> tuple[int, Any]:
+    """``upper @ lower`` of two structured values ``(code, payload)``, by the program's rules.
 
-    Sparse payloads are scipy.sparse matrices (numpy only): diagonal scaling keeps them
-    sparse; any other product with them is dense, formed the cheaper way for sparse times
-    sparse.
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from jacchain.chains.cost import DENSE, DIAGONAL
+    >>> multiply((DIAGONAL, np.array([1.0, 2.0])), (DENSE, np.ones((2, 2))))[1]
+    array([[1., 1.],
+           [2., 2.]])
     """
     (a_code, a), (b_code, b) = upper, lower
-    if a_code == IDENTITY:
-        return lower
-    if b_code == IDENTITY:
+    inner = b if b_code == IDENTITY else b.shape[0]
+    code, template = product_rule(a_code, b_code, inner)
+    if template == "{0}":
         return upper
-    if a_code == DIAGONAL:
-        if b_code == DIAGONAL:
-            return (DIAGONAL, a * b)
-        if b_code == SPARSE:
-            return (SPARSE, b.multiply(a[:, None]).tocsr())
-        return (DENSE, a[:, None] * b)
-    if b_code == DIAGONAL:
-        if a_code == SPARSE:
-            return (SPARSE, a.multiply(b[None, :]).tocsr())
-        return (DENSE, a * b[None, :])
-    if a_code == SPARSE and b_code == SPARSE:
-        if a.nnz * b.shape[1] <= a.shape[0] * b.nnz:
-            return (DENSE, a @ b.toarray())
-        return (DENSE, a.toarray() @ b)
-    return (DENSE, _asarray(a @ b))
+    if template == "{1}":
+        return lower
+    return code, run_template(template, a, b)
 
 
-def _tangent(layer: Linearization, block: Any) -> Any:
-    """J @ block (columns) through one layer."""
-    if layer.kind == "identity":
-        return block
-    if layer.kind == "diagonal":
-        return layer.matrix[:, None] * block
-    if layer.kind in ("dense", "sparse"):
-        return _asarray(layer.matrix @ block)
-    return layer.tangent(block)
+def program_of(p: Plan, kinds: tuple[str, ...]) -> Program:
+    """The plan's :class:`~jacchain.execution.program.Program` for layers of these kinds, built once.
 
-
-def _adjoint(layer: Linearization, rows: Any) -> Any:
-    """rows @ J (rows) through one layer."""
-    if layer.kind == "identity":
-        return rows
-    if layer.kind == "diagonal":
-        return rows * layer.matrix[None, :]
-    if layer.kind in ("dense", "sparse"):
-        return _asarray(rows @ layer.matrix)
-    return layer.adjoint(rows)
-
-
-def _asarray(result: Any) -> Any:
-    """A plain array from a product that may be a numpy.matrix (scipy.sparse), else as is."""
-    return result.A if hasattr(result, "A") and type(result).__name__ == "matrix" else result
+    Examples
+    --------
+    >>> import jacchain as jc
+    >>> p = jc.plan([3, 4, 5])
+    >>> program_of(p, ("dense", "dense")) is program_of(p, ("dense", "dense"))
+    True
+    """
+    programs = p.cache.setdefault("programs", {})
+    found = programs.get(kinds)
+    if found is None:
+        found = programs[kinds] = program(p.dims, kinds, p.step_array)
+    return found
 
 
 def execute(p: Plan, layers: Sequence[Linearization], eye: Callable[[int], Any]) -> Any:
@@ -170,8 +158,10 @@ def execute(p: Plan, layers: Sequence[Linearization], eye: Callable[[int], Any])
     Accumulated segments keep their structure (identity, diagonal, dense) as the cost model
     counts them; a tangent step pushes a block of columns forward through its layers, an
     adjoint step pulls a block of rows back, and a matrix-free layer is accumulated by
-    pushing the identity's columns (or pulling its rows). :func:`jacchain.evaluate` runs
-    this same walk on numpy operators.
+    pushing the identity's columns (or pulling its rows). The walk is recorded once per
+    plan (and kinds of layers) as a straight-line program
+    (:mod:`jacchain.execution.program`), so a call costs the products and little else;
+    :func:`jacchain.evaluate` runs the same program on numpy operators.
 
     Examples
     --------
@@ -184,34 +174,9 @@ def execute(p: Plan, layers: Sequence[Linearization], eye: Callable[[int], Any])
     >>> np.array_equal(execute(jc.plan(chain), layers, np.eye), 2 * W)
     True
     """
-    segments = {
-        number: (
-            _KIND_CODE[layer.kind],
-            layer.size if layer.kind == "identity" else layer.matrix,
-        )
-        for number, layer in enumerate(layers, 1)
-        if layer.kind != "matrix-free"
-    }
-    for op, lo, split, hi in p.step_array.tolist():
-        if op == Operation.PRODUCT:
-            segments[lo] = _multiply(segments.pop(split + 1), segments[lo])
-        elif op == Operation.TANGENT:
-            block = _dense(segments[lo], eye)
-            for number in range(split + 1, hi + 1):
-                block = _tangent(layers[number - 1], block)
-                segments.pop(number, None)
-            segments[lo] = (DENSE, block)
-        elif op == Operation.ADJOINT:
-            rows = _dense(segments.pop(split + 1), eye)
-            for number in range(split, lo - 1, -1):
-                rows = _adjoint(layers[number - 1], rows)
-                if number != lo:
-                    segments.pop(number, None)
-            segments[lo] = (DENSE, rows)
-        elif op == Operation.ACCUMULATE_TANGENT:
-            layer = layers[lo - 1]
-            segments[lo] = (DENSE, layer.tangent(eye(layer.size)))
-        else:
-            shape = p.chain.layers[lo - 1].shape
-            segments[lo] = (DENSE, layers[lo - 1].adjoint(eye(shape[0])))
-    return _dense(segments[1], eye)
+    kinds = tuple(layer.kind for layer in layers)
+    payloads = [
+        (layer.tangent, layer.adjoint) if layer.kind == "matrix-free" else layer.matrix
+        for layer in layers
+    ]
+    return program_of(p, kinds).run(payloads, eye)

@@ -34,7 +34,8 @@ import numpy as np
 
 from ..chains.cost import DENSE, DIAGONAL, IDENTITY, INT64_SAFE
 from ..errors import GraphError, MethodError, shown
-from ..execution.executor import _dense, _multiply
+from ..execution.executor import dense as _dense
+from ..execution.executor import multiply as _multiply
 from .graph import MAX_TOTAL_SIZE, GraphSpec, Value
 
 __all__ = [

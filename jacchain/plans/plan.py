@@ -41,7 +41,8 @@ from .serialization import plan_from_json, plan_to_json
 __all__ = ["Plan", "Step", "Segment", "plan", "HOOKS"]
 
 HOOKS = Hooks("jacchain.Plan")
-"""Implementations from higher floors: ``"evaluate"`` (registered by jacchain.execution)."""
+"""Implementations from higher floors: ``"evaluate"`` and ``"compile"`` (registered by
+jacchain.execution)."""
 
 
 class Segment(NamedTuple):
@@ -309,6 +310,15 @@ class Plan:
         accumulated = 0 if chain.is_dense else sum(accumulation_costs(table, self.memory_limit))
         return accumulated + exact_sum(step_costs(dense, hu_shing_steps(dense)))
 
+    @cached_property
+    def cache(self) -> dict[str, Any]:
+        """Derived data prepared once per plan by the floors above (compiled programs).
+
+        The plan itself never changes; what is prepared from it is kept here, so that a
+        plan evaluated again is not prepared again.
+        """
+        return {}
+
     @property
     def dims(self) -> tuple[int, ...]:
         """The chain's dims ``(d0, ..., dk)``."""
@@ -398,6 +408,37 @@ class Plan:
         array([[3., 3.]])
         """
         return HOOKS("evaluate")(self, jacobians, check_finite=check_finite)
+
+    def compile(self, backend: str = "numpy") -> Any:
+        """This plan as one straight-line function of the layers' operators, made once.
+
+        Parameters
+        ----------
+        backend : str
+            ``"numpy"`` (default), ``"jax"`` or ``"torch"``: the array library of the
+            operators.
+
+        Returns
+        -------
+        jacchain.execution.compiled.CompiledPlan
+            Call it with one operator per layer (J_1 first) for the Jacobian: the plan's
+            products and nothing else, no checks (:meth:`evaluate` checks its input and
+            runs the same compiled function). Cached on the plan.
+
+        Raises
+        ------
+        MethodError
+            For an unknown backend, or sparse layers on a backend other than numpy.
+
+        Examples
+        --------
+        >>> import numpy as np, jacchain as jc
+        >>> p = jc.plan([2, 3, 1])
+        >>> f = p.compile()
+        >>> f([np.ones((3, 2)), np.ones((1, 3))]), f is p.compile()
+        (array([[3., 3.]]), True)
+        """
+        return HOOKS("compile")(self, backend)
 
     def to_json(self, indent: int | None = None) -> str:
         """Serialize the plan as JSON text; :meth:`from_json` reads it back exactly.
