@@ -50,6 +50,7 @@ def test_long_programs_run_as_a_loop_with_the_same_result():
     np.testing.assert_allclose(p.evaluate(Js), plain_product(Js), rtol=1e-9, atol=1e-300)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 @pytest.mark.parametrize("position", [0, 1, 2])
 @pytest.mark.parametrize("dims", [[50, 2, 50, 2], [2, 50, 50, 2]], ids=["inputs", "result"])
 def test_a_non_finite_jacobian_is_named_whichever_is_scanned(dims, position):
@@ -61,6 +62,7 @@ def test_a_non_finite_jacobian_is_named_whichever_is_scanned(dims, position):
     jc.plan(dims).evaluate(Js, check_finite=False)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_an_overflow_of_finite_products_is_not_an_error():
     J = np.full((2, 2), 1e300)
     result = jc.plan([2, 2, 2]).evaluate([J, J])

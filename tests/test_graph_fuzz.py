@@ -288,6 +288,7 @@ def test_evaluate_on_another_graph_is_refused_or_right(method, change):
     np.testing.assert_allclose(J, sum_over_paths(G, p.inputs, p.outputs))
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_float16_overflow_is_a_non_finite_error_by_every_method():
     G = nx.DiGraph()
     G.add_nodes_from(["x", "h", "y"], size=2)
@@ -458,6 +459,7 @@ def test_trace_takes_a_keyword_named_f():
         (lambda x: (x * 1e200) * 1e200, r"value of mul\('v1'\)"),
     ],
 )
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_non_finite_values_and_derivatives_name_the_operation(f, message):
     with pytest.raises(jc.NonFiniteError, match=message):
         jc.trace(f, 1.0)
