@@ -1,8 +1,109 @@
-"""The JAX front end (extra ``jax``): Jacobians of JAX functions along the cheapest plan.
+"""The JAX front end (extra ``jax``): Jacobians of JAX programs along the cheapest elimination.
 
-JAX is imported by the functions here when they run, never at ``import jacchain``.
+:func:`jacobian` has ``jax.jacobian``'s semantics (pytrees, ``argnums``, ``has_aux``) and
+composes with ``jax.jit``, ``jax.vmap`` and ``jax.grad``; :func:`graph` shows the
+structured computational graph a program becomes. JAX is imported by the functions here
+when they run, never at ``import jacchain``.
 """
 
-from .sequence import JacobianFunction, jacobian, layer_kind
+from __future__ import annotations
 
-__all__ = ["jacobian", "JacobianFunction", "layer_kind"]
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .elimination import METHODS, ProgramPlan
+from .function import ProgramJacobian
+from .sequence import JacobianFunction, layer_kind
+
+__all__ = ["jacobian", "graph", "JacobianFunction", "ProgramJacobian", "ProgramPlan", "layer_kind",
+           "METHODS"]
+
+
+def jacobian(
+    fun: Callable[..., Any] | Sequence[Callable[[Any], Any]],
+    argnums: Any = 0,
+    has_aux: bool = False,
+    *,
+    method: str = "auto",
+    order: Sequence[int] | None = None,
+    unit_partials: str = "free",
+    calibrate: bool = False,
+    memory_limit: int | None = None,
+) -> Any:
+    """The Jacobian of a JAX program, computed by the cheapest vertex elimination found.
+
+    Parameters
+    ----------
+    fun : callable, or a sequence of callables
+        Any JAX-traceable function of pytrees of arrays (scalars included), returning a
+        pytree of arrays. A list or tuple of layers (each mapping a 1-D array to a 1-D
+        array) is their composition, planned as a chain (the earlier form; then the second
+        positional argument may be the method).
+    argnums : int or tuple of int
+        The positional arguments to differentiate, as in ``jax.jacobian``.
+    has_aux : bool
+        ``fun`` returns ``(output, aux)``; the result is then ``(jacobian, aux)``.
+    method : str
+        ``"auto"`` (the cheapest of the orders below), ``"forward"`` (eliminate in program
+        order: forward mode), ``"reverse"`` (reverse mode), ``"markowitz"`` (greedy).
+    order : sequence of int, optional
+        Eliminate in this order instead: every intermediate vertex of :func:`graph` once
+        (for example an order exported from Graphax or AlphaGrad).
+    unit_partials : str
+        ``"free"`` (default) or ``"counted"``: whether multiplying by a +-1 partial costs
+        nothing or counts (AlphaGrad's convention), when choosing and reporting orders.
+    calibrate, memory_limit
+        For the sequence form only (see :class:`JacobianFunction`).
+
+    Returns
+    -------
+    callable
+        ``(*args) -> jacobian`` with exactly ``jax.jacobian``'s structure and shapes (each
+        output leaf's shape followed by each input leaf's shape). It composes with
+        ``jax.jit``, ``jax.vmap`` and ``jax.grad``; ``.plan(*args)`` returns the plan
+        (:class:`ProgramPlan`: costs of every order in both conventions, the chosen order)
+        without running it.
+
+    Notes
+    -----
+    The program is traced with ``jax.make_jaxpr``; call primitives are inlined, constants
+    folded, and every equation on a path from a differentiated input to an output becomes
+    a vertex whose edges carry structured partials (:mod:`jacchain.jax.rules`). The chosen
+    eliminations run as JAX operations in one ``jax.jit``-compiled function; the plan is
+    cached per input structure, shape and dtype.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> def f(params, x):
+    ...     return jnp.tanh(params["W"] @ x + params["b"])
+    >>> params = {"W": jnp.ones((2, 3)), "b": jnp.zeros(2)}
+    >>> J = jacobian(f)(params, jnp.ones(3))
+    >>> J["W"].shape, J["b"].shape
+    ((2, 2, 3), (2, 2))
+    >>> jax.tree.all(jax.tree.map(jnp.allclose, J, jax.jacrev(f)(params, jnp.ones(3))))
+    True
+    """
+    if not callable(fun) and isinstance(fun, (list, tuple)):
+        if isinstance(argnums, str):
+            method = argnums
+        return JacobianFunction(fun, method, calibrate, memory_limit)
+    return ProgramJacobian(fun, argnums, has_aux, method, order, unit_partials)
+
+
+def graph(fun: Callable[..., Any], *args: Any, argnums: Any = 0) -> Any:
+    """The computational graph of ``fun(*args)`` with respect to the ``argnums`` arguments.
+
+    A ``networkx.DiGraph`` in jacchain's graph conventions: one node per array on a path
+    from a differentiated input to an output (``size``, ``shape``, ``role``,
+    ``primitive``), one edge per partial (``kind``, ``structure``, ``partial``); pass it to
+    :func:`jacchain.plan_graph`, which costs each edge by its nearest kind.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> G = graph(lambda x: jnp.sum(jnp.sin(x) * x), jnp.ones(3))
+    >>> sorted(data["primitive"] for _, data in G.nodes(data=True) if data["role"] != "input")
+    ['mul', 'reduce_sum', 'sin']
+    """
+    return ProgramJacobian(fun, argnums).graph(*args)

@@ -1,0 +1,335 @@
+"""Vertex elimination on a program's graph of structured partials: orders, costs, execution.
+
+Eliminating a vertex ``v`` replaces every path ``u -> v -> w`` by the edge ``u -> w``
+carrying ``dw/dv @ dv/du`` (added to the edge already there): the chain rule, one
+composition of :class:`~jacchain.jax.partials.Partial` objects per pair. The same
+:func:`eliminate` runs on symbolic partials (planning: it returns the cost) and on partials
+with values (execution, inside the compiled function): one mechanism for both.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import MethodError, shown
+from ..plans.report import check_max_rows, step_table
+from .partials import UNIT_PARTIALS, Partial
+
+__all__ = [
+    "METHODS",
+    "eliminate",
+    "elimination_cost",
+    "markowitz_order",
+    "ProgramPlan",
+    "plan_program",
+]
+
+METHODS = ("auto", "forward", "reverse", "markowitz")
+"""The elimination orders of the JAX front end (``order=`` gives any other)."""
+
+Edges = dict[tuple[int, int], Partial]
+
+
+def _neighbours(edges: Edges) -> tuple[dict[int, set[int]], dict[int, set[int]]]:
+    preds: dict[int, set[int]] = {}
+    succs: dict[int, set[int]] = {}
+    for u, w in edges:
+        succs.setdefault(u, set()).add(w)
+        preds.setdefault(w, set()).add(u)
+    return preds, succs
+
+
+def _eliminate_one(edges: Edges, preds, succs, v: int, unit_partials: str, apply: bool) -> int:
+    """Eliminate ``v`` (or, with ``apply`` False, only count what it would cost)."""
+    cost = 0
+    incoming, outgoing = sorted(preds.get(v, ())), sorted(succs.get(v, ()))
+    for u in incoming:
+        for w in outgoing:
+            product, spent = edges[(v, w)].compose(edges[(u, v)], unit_partials)
+            cost += spent
+            old = edges.get((u, w))
+            if old is not None:
+                product, spent = old.add(product, unit_partials)
+                cost += spent
+            if apply:
+                edges[(u, w)] = product
+                succs.setdefault(u, set()).add(w)
+                preds.setdefault(w, set()).add(u)
+    if apply:
+        for u in incoming:
+            del edges[(u, v)]
+            succs[u].discard(v)
+        for w in outgoing:
+            del edges[(v, w)]
+            preds[w].discard(v)
+        preds.pop(v, None)
+        succs.pop(v, None)
+    return cost
+
+
+def eliminate(edges: Edges, order: Sequence[int], unit_partials: str = "free") -> tuple[Edges, int]:
+    """Eliminate the vertices in ``order``; the remaining edges and the total cost.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = Partial.dense((2,), (3,), np.ones((2, 3)))
+    >>> b = Partial.dense((1,), (2,), np.ones((1, 2)))
+    >>> remaining, cost = eliminate({(0, 1): a, (1, 2): b}, [1])
+    >>> remaining[(0, 2)].to_dense(), cost
+    (array([[2., 2., 2.]]), 6)
+    """
+    edges = dict(edges)
+    preds, succs = _neighbours(edges)
+    total = 0
+    for v in order:
+        total += _eliminate_one(edges, preds, succs, v, unit_partials, apply=True)
+    return edges, total
+
+
+def elimination_cost(edges: Edges, order: Sequence[int], unit_partials: str = "free") -> int:
+    """The cost of eliminating ``order`` (symbolic: no values are computed)."""
+    return eliminate(edges, order, unit_partials)[1]
+
+
+def markowitz_order(edges: Edges, intermediates: Sequence[int], unit_partials: str = "free"):
+    """Greedy: always eliminate the vertex that is cheapest to eliminate now.
+
+    Ties go to the vertex first in program order. Costs wait in a heap; after each
+    elimination only the neighbours' costs change and are recomputed.
+    """
+    edges = dict(edges)
+    preds, succs = _neighbours(edges)
+    position = {v: i for i, v in enumerate(intermediates)}
+    version = dict.fromkeys(intermediates, 0)
+    heap = [
+        (_eliminate_one(edges, preds, succs, v, unit_partials, apply=False), position[v], v, 0)
+        for v in intermediates
+    ]
+    heapq.heapify(heap)
+    order = []
+    while heap:
+        _cost, _pos, v, seen = heapq.heappop(heap)
+        if v not in version or seen != version[v]:
+            continue
+        neighbours = set(preds.get(v, ())) | set(succs.get(v, ()))
+        _eliminate_one(edges, preds, succs, v, unit_partials, apply=True)
+        order.append(v)
+        del version[v]
+        for x in neighbours:
+            if x in version:
+                version[x] += 1
+                cost = _eliminate_one(edges, preds, succs, x, unit_partials, apply=False)
+                heapq.heappush(heap, (cost, position[x], x, version[x]))
+    return order
+
+
+@dataclass(frozen=True)
+class EliminationStep:
+    """One elimination of a plan: the vertex, its neighbour counts, its cost."""
+
+    index: int
+    vertex: int
+    predecessors: int
+    successors: int
+    cost: int
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ProgramPlan:
+    """The plan of a JAX program's Jacobian: the elimination order and what it costs.
+
+    Attributes
+    ----------
+    method : str
+        The method asked for.
+    strategy : str
+        What produced the order: ``"forward"``, ``"reverse"``, ``"markowitz"`` or ``"order"``.
+    mode : str
+        ``"forward"`` or ``"reverse"`` when the order is program order or its reverse, else
+        ``"mixed"``.
+    order : tuple of int
+        The eliminated vertices, in order (the node names of :func:`jacchain.jax.graph`).
+    cost : int
+        Multiply-adds of the order under ``unit_partials``, creation of matrix-free partials
+        included.
+    forward_cost, reverse_cost, markowitz_cost : int
+        The same for the three orders.
+    counted : dict
+        The four costs (order, forward, reverse, markowitz) in the other convention.
+    unit_partials : str
+    vertices, edges : int
+        The graph's size.
+    steps : tuple of EliminationStep
+    """
+
+    method: str
+    strategy: str
+    mode: str
+    order: tuple[int, ...]
+    cost: int
+    forward_cost: int
+    reverse_cost: int
+    markowitz_cost: int
+    counted: dict[str, int]
+    unit_partials: str
+    vertices: int
+    edges: int
+    steps: tuple[EliminationStep, ...]
+
+    @property
+    def speedup(self) -> float:
+        """``min(forward_cost, reverse_cost) / cost`` (1.0 when the cost is 0)."""
+        return min(self.forward_cost, self.reverse_cost) / self.cost if self.cost else 1.0
+
+    def describe(self) -> str:
+        """One line: the order's strategy and cost against both pure modes."""
+        return (
+            f"{self.strategy} elimination of a program graph of {self.vertices} vertices: "
+            f"{self.cost:,} multiply-adds vs forward {self.forward_cost:,} and reverse "
+            f"{self.reverse_cost:,} ({self.speedup:.2f}x)"
+        )
+
+    def report(self, max_rows: int = 20) -> str:
+        """The multi-line report: costs of every order in both conventions, then the steps."""
+        max_rows = check_max_rows(max_rows)
+        other = "counted" if self.unit_partials == "free" else "free"
+        lines = [
+            f"jacchain program plan (method {self.method!r}: {self.strategy} elimination)",
+            f"  graph                 {self.vertices} vertices, {self.edges} edges",
+            f"  unit partials         {self.unit_partials} (in parentheses: {other})",
+        ]
+        for name, value in (
+            ("forward elimination", self.forward_cost),
+            ("reverse elimination", self.reverse_cost),
+            ("markowitz", self.markowitz_cost),
+            ("chosen order", self.cost),
+        ):
+            key = name.split()[0] if name != "chosen order" else "order"
+            lines.append(f"  {name:<22}{value:>14,}  ({self.counted[key]:,})")
+        lines.append(f"  speedup               {self.speedup:.2f}x over the best pure mode")
+        lines.append("  costs are scalar multiply-adds; FLOPs are 2x")
+        columns = [
+            ("vertex", lambda step: str(step.vertex), ">", 6),
+            ("preds", lambda step: str(step.predecessors), ">", 5),
+            ("succs", lambda step: str(step.successors), ">", 5),
+        ]
+        if self.steps:
+            lines += step_table(list(self.steps), columns, self.cost, max_rows, min_rule=50)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.report()
+
+    def __repr__(self) -> str:
+        return f"<jacchain.jax.ProgramPlan {self.describe()}>"
+
+
+def _steps(edges: Edges, order: Sequence[int], unit_partials: str) -> tuple[EliminationStep, ...]:
+    edges = dict(edges)
+    preds, succs = _neighbours(edges)
+    steps = []
+    for index, v in enumerate(order, 1):
+        n_preds, n_succs = len(preds.get(v, ())), len(succs.get(v, ()))
+        cost = _eliminate_one(edges, preds, succs, v, unit_partials, apply=True)
+        steps.append(EliminationStep(index, v, n_preds, n_succs, cost))
+    return tuple(steps)
+
+
+def plan_program(
+    edges: Edges,
+    intermediates: Sequence[int],
+    method: str = "auto",
+    order: Sequence[int] | None = None,
+    unit_partials: str = "free",
+    creation_cost: int = 0,
+) -> ProgramPlan:
+    """Choose the elimination order of a program graph and cost it in both conventions.
+
+    Parameters
+    ----------
+    edges : dict
+        ``{(u, v): Partial}``, symbolic.
+    intermediates : sequence of int
+        The vertices to eliminate, in program order.
+    method : str
+        ``"auto"`` (the cheapest of forward, reverse and Markowitz), ``"forward"``,
+        ``"reverse"`` or ``"markowitz"``.
+    order : sequence of int, optional
+        An order to follow instead (every intermediate once).
+    unit_partials : str
+        ``"free"`` or ``"counted"``: the convention the order is chosen and reported in.
+    creation_cost : int
+        The cost of forming matrix-free partials, added to every order's cost.
+
+    Returns
+    -------
+    ProgramPlan
+    """
+    if not isinstance(method, str) or method not in METHODS:
+        raise MethodError(
+            f"unknown method {shown(method)} for a JAX program; valid methods: "
+            f"{', '.join(map(repr, METHODS))} (or order=[...])"
+        )
+    if unit_partials not in UNIT_PARTIALS:
+        raise MethodError(
+            f"unit_partials must be one of {', '.join(map(repr, UNIT_PARTIALS))}, got "
+            f"{shown(unit_partials)}"
+        )
+    other = "counted" if unit_partials == "free" else "free"
+    orders = {
+        "forward": list(intermediates),
+        "reverse": list(reversed(intermediates)),
+        "markowitz": markowitz_order(edges, intermediates, unit_partials),
+    }
+    costs = {name: elimination_cost(edges, o, unit_partials) + creation_cost for name, o in orders.items()}
+    if order is not None:
+        chosen = _checked_order(order, intermediates)
+        strategy = "order"
+        orders["order"] = chosen
+        costs["order"] = elimination_cost(edges, chosen, unit_partials) + creation_cost
+    elif method == "auto":
+        strategy = min(("forward", "reverse", "markowitz"), key=lambda name: costs[name])
+    else:
+        strategy = method
+    chosen = orders[strategy]
+    counted = {name: elimination_cost(edges, o, other) + creation_cost for name, o in orders.items()}
+    counted["order"] = counted[strategy]
+    mode = "mixed"
+    if chosen == orders["forward"]:
+        mode = "forward"
+    elif chosen == orders["reverse"]:
+        mode = "reverse"
+    return ProgramPlan(
+        method=method,
+        strategy=strategy,
+        mode=mode,
+        order=tuple(chosen),
+        cost=costs[strategy],
+        forward_cost=costs["forward"],
+        reverse_cost=costs["reverse"],
+        markowitz_cost=costs["markowitz"],
+        counted=counted,
+        unit_partials=unit_partials,
+        vertices=len({v for edge in edges for v in edge}),
+        edges=len(edges),
+        steps=_steps(edges, chosen, unit_partials),
+    )
+
+
+def _checked_order(order: Any, intermediates: Sequence[int]) -> list[int]:
+    try:
+        chosen = [int(v) for v in order]
+    except (TypeError, ValueError):
+        raise MethodError(f"order must be a sequence of vertex ids, got {shown(order)}") from None
+    if sorted(chosen) != sorted(intermediates):
+        missing = sorted(set(intermediates) - set(chosen))
+        extra = sorted(set(chosen) - set(intermediates))
+        raise MethodError(
+            f"order must list every intermediate vertex once: missing {missing[:5]}, "
+            f"not intermediates or repeated {extra[:5] or 'none'}"
+        )
+    return chosen

@@ -1,0 +1,271 @@
+"""``jacchain.jax.jacobian(fun, argnums, has_aux)``: any JAX program's Jacobian by vertex elimination.
+
+The function is traced into a structured computational graph
+(:mod:`jacchain.jax.program`), an elimination order is planned on it
+(:mod:`jacchain.jax.elimination`), and the eliminations are carried out as JAX
+operations inside one jitted function: structured partials stay structured (diagonals as
+vectors, Kronecker factors as factors, permutations as transposes). Plans are cached per
+input structure, shape and dtype, so no planning happens per call.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..errors import JacChainError, ShapeError, shown
+from .elimination import ProgramPlan, eliminate, plan_program
+from .partials import UNIT_PARTIALS
+from .program import ProgramGraph, program_graph, run_program, trace_program
+
+__all__ = ["ProgramJacobian", "program_graph_of"]
+
+
+def _argnums(argnums: Any) -> tuple[int, ...]:
+    if isinstance(argnums, bool) or not isinstance(argnums, (numbers.Integral, tuple)):
+        raise ShapeError(f"argnums must be an int or a tuple of ints, got {shown(argnums)}")
+    values = (argnums,) if isinstance(argnums, numbers.Integral) else argnums
+    if not values or any(isinstance(a, bool) or not isinstance(a, numbers.Integral) for a in values):
+        raise ShapeError(f"argnums must be an int or a non-empty tuple of ints, got {shown(argnums)}")
+    return tuple(int(a) for a in values)
+
+
+def _positions(argnums: tuple[int, ...], count: int) -> tuple[int, ...]:
+    positions = []
+    for a in argnums:
+        if not -count <= a < count:
+            raise ShapeError(
+                f"argnums={a} but the function was called with {count} positional argument(s)"
+            )
+        positions.append(a % count)
+    if len(set(positions)) != len(positions):
+        raise ShapeError(f"argnums lists an argument twice: {argnums}")
+    return tuple(positions)
+
+
+def _array_like(leaf: Any) -> bool:
+    import numpy as np
+
+    return isinstance(leaf, (numbers.Number, np.ndarray, np.generic)) or hasattr(leaf, "aval")
+
+
+class ProgramJacobian:
+    """``(*args) -> Jacobian``: the Jacobian of a JAX program along a planned elimination.
+
+    Made by :func:`jacchain.jax.jacobian`; see there. :meth:`plan` returns the plan for some
+    arguments without running it, :meth:`graph` the computational graph.
+    """
+
+    def __init__(
+        self,
+        fun: Callable[..., Any],
+        argnums: Any = 0,
+        has_aux: bool = False,
+        method: str = "auto",
+        order: Sequence[int] | None = None,
+        unit_partials: str = "free",
+    ) -> None:
+        if not callable(fun):
+            raise JacChainError(f"jacobian expects a function, got {type(fun).__name__}")
+        if unit_partials not in UNIT_PARTIALS:
+            raise JacChainError(
+                f"unit_partials must be one of {UNIT_PARTIALS}, got {shown(unit_partials)}"
+            )
+        plan_program({}, [], method, None, unit_partials)  # checks the method up front
+        self.fun = fun
+        self.argnums = _argnums(argnums)
+        self.single = isinstance(argnums, numbers.Integral)
+        self.has_aux = bool(has_aux)
+        self.method = method
+        self.order = None if order is None else tuple(order)
+        self.unit_partials = unit_partials
+        self._plans: dict[Any, ProgramPlan] = {}
+        self._jitted: Any = None
+
+    def __repr__(self) -> str:
+        name = getattr(self.fun, "__name__", type(self.fun).__name__)
+        return f"<jacchain.jax jacobian of {name}, argnums={self.argnums}, method {self.method!r}>"
+
+    # --- tracing and planning -----------------------------------------------------------------
+
+    def _trace(self, args: tuple[Any, ...]):
+        import jax
+        import numpy as np
+
+        positions = _positions(self.argnums, len(args))
+        program, in_tree, out_tree = trace_program(self.fun, *args)
+        counts = [jax.tree.structure(arg).num_leaves for arg in args]
+        starts = np.cumsum([0, *counts])
+        leaves = [i for p in positions for i in range(starts[p], starts[p + 1])]
+        for i in leaves:
+            aval = program.avals[program.inputs[i]]
+            if not np.issubdtype(aval.dtype, np.floating):
+                raise ShapeError(
+                    f"input leaf {i} has dtype {aval.dtype}: jacobian needs floating-point "
+                    "inputs for the arguments it differentiates"
+                )
+        outputs = program.outputs
+        n_out = out_tree.num_leaves
+        if self.has_aux:
+            children = out_tree.children()
+            if out_tree.num_nodes == 1 or len(children) != 2:
+                raise ShapeError("with has_aux=True the function must return a pair (output, aux)")
+            n_out = children[0].num_leaves
+        graph = program_graph(_Outputs(program, outputs[:n_out]), [program.inputs[i] for i in leaves])
+        return program, graph, in_tree, out_tree, leaves, positions, n_out
+
+    def _plan(self, graph: ProgramGraph, key: Any) -> ProgramPlan:
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = plan_program(
+                graph.partials(),
+                graph.intermediates,
+                self.method,
+                self.order,
+                self.unit_partials,
+                graph.creation_cost(),
+            )
+            self._plans[key] = plan
+        return plan
+
+    @staticmethod
+    def _key(args: tuple[Any, ...]) -> Any:
+        import jax
+
+        leaves, tree = jax.tree.flatten(args)
+        return tree, tuple((tuple(getattr(x, "shape", ())), str(getattr(x, "dtype", type(x)))) for x in leaves)
+
+    def plan(self, *args: Any) -> ProgramPlan:
+        """The plan followed for these arguments (arrays or ``jax.ShapeDtypeStruct``), not run.
+
+        Examples
+        --------
+        >>> import jax.numpy as jnp
+        >>> jac = jacobian_of(lambda x: jnp.sum(jnp.sin(x) ** 2))
+        >>> jac.plan(jnp.ones(3)).strategy in ("forward", "reverse", "markowitz")
+        True
+        """
+        _, graph, *_ = self._trace(args)
+        return self._plan(graph, self._key(args))
+
+    def graph(self, *args: Any) -> Any:
+        """The program's computational graph for these arguments (a networkx DiGraph)."""
+        return program_graph_of(self._trace(args)[1])
+
+    # --- execution -----------------------------------------------------------------------------
+
+    def __call__(self, *args: Any) -> Any:
+        import jax
+
+        leaves = jax.tree.leaves(args)
+        if all(_array_like(leaf) for leaf in leaves):
+            if self._jitted is None:
+                self._jitted = jax.jit(self._compute)
+            return self._jitted(*args)
+        return self._compute(*args)
+
+    def _compute(self, *args: Any) -> Any:
+        import jax
+        import jax.numpy as jnp
+
+        program, graph, in_tree, out_tree, leaves, positions, n_out = self._trace(args)
+        plan = self._plan(graph, self._key(args))
+        flat = jax.tree.leaves(args)
+        values = run_program(program, flat)
+        edges = {}
+        for key, terms in graph.edges.items():
+            partial = None
+            for op_index, _output, _operand, edge in terms:
+                if op_index < 0:
+                    term = edge.partial.with_value(None)
+                else:
+                    op = program.ops[op_index]
+                    factor = None
+                    if edge.values is not None:
+                        invals = [values[ref] for ref in op.inputs]
+                        outvals = [values[ref] for ref in op.outputs]
+                        factor = edge.values(invals, outvals)
+                    term = edge.partial.with_value(factor)
+                partial = term if partial is None else partial.add(term)[0]
+            edges[key] = partial
+        final, _ = eliminate(edges, plan.order, self.unit_partials)
+        in_leaves = [flat[i] for i in leaves]
+        blocks = []
+        for out_ref, out_vertex in zip(program.outputs[:n_out], graph.outputs, strict=True):
+            out_shape = tuple(program.avals[out_ref].shape) if isinstance(out_ref, int) else tuple(
+                jnp.shape(values[out_ref])
+            )
+            row = []
+            for x, leaf in zip(graph.inputs, in_leaves, strict=True):
+                dtype = jnp.result_type(leaf)
+                shape = out_shape + tuple(jnp.shape(leaf))
+                partial = None if out_vertex is None else final.get((x, out_vertex))
+                if partial is None:
+                    row.append(jnp.zeros(shape, dtype))
+                else:
+                    row.append(jnp.reshape(partial.to_dense(dtype), shape).astype(dtype))
+            blocks.append(row)
+        diff_args = tuple(args[p] for p in positions)
+        diff_tree = jax.tree.structure(diff_args[0] if self.single else diff_args)
+        jac_leaves = [diff_tree.unflatten(row) for row in blocks]
+        if self.has_aux:
+            out_part, aux_part = out_tree.children()
+            jacobian = out_part.unflatten(jac_leaves)
+            aux_values = [values[ref] for ref in program.outputs[n_out:]]
+            return jacobian, aux_part.unflatten(aux_values)
+        return out_tree.unflatten(jac_leaves)
+
+
+class _Outputs:
+    """A view of a program whose outputs are the differentiated ones (aux left out)."""
+
+    def __init__(self, program: Any, outputs: list[Any]) -> None:
+        self._program = program
+        self.outputs = outputs
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._program, name)
+
+
+def jacobian_of(fun: Callable[..., Any], argnums: Any = 0, has_aux: bool = False, **options: Any):
+    """:class:`ProgramJacobian` of ``fun`` (the program form of :func:`jacchain.jax.jacobian`)."""
+    return ProgramJacobian(fun, argnums, has_aux, **options)
+
+
+def program_graph_of(graph: ProgramGraph) -> Any:
+    """A :class:`ProgramGraph` as a networkx DiGraph in jacchain's graph conventions.
+
+    Nodes are the vertex ids, with ``size``, ``shape``, ``role`` (``"input"``,
+    ``"intermediate"`` or ``"output"``) and ``primitive`` (the equation that made them);
+    edges carry ``kind`` (``"identity"``, ``"diagonal"``, ``"dense"``, or, for the other
+    structures, ``"dense"`` as the nearest kind :func:`jacchain.plan_graph` understands),
+    ``structure`` (the partial's own kind) and ``partial`` (the symbolic
+    :class:`~jacchain.jax.partials.Partial`).
+    """
+    import math
+
+    import networkx as nx
+
+    G = nx.DiGraph()
+    producers = {}
+    for op in graph.program.ops:
+        for ref in op.outputs:
+            producers[ref] = op.eqn.primitive.name
+    outputs = {v for v in graph.outputs if v is not None}
+    for v, shape in graph.shapes.items():
+        role = "input" if v in graph.inputs else "output" if v in outputs else "intermediate"
+        G.add_node(
+            v,
+            size=max(1, math.prod(shape)),
+            shape=shape,
+            role=role,
+            primitive=producers.get(v, "copy" if v in graph.copies else None),
+        )
+    for (u, v), partial in graph.partials().items():
+        structure = partial.kind()
+        kind = structure if structure in ("identity", "diagonal") and partial.scale == 1.0 else "dense"
+        if structure == "diagonal" or (structure == "identity" and partial.scale != 1.0):
+            kind = "diagonal"
+        G.add_edge(u, v, kind=kind, structure=structure, partial=partial)
+    return G

@@ -1,0 +1,396 @@
+"""Structured partial derivatives: a program's edge Jacobians kept in their structure.
+
+The partial ``dv/du`` of an array ``v`` with respect to an array ``u`` is a tensor of shape
+``v.shape + u.shape``. Most of its entries are zero, in patterns that the program's
+operations fix: an elementwise operation gives a diagonal, a broadcast repeats, a reduction
+sums, ``X @ W`` acts as ``W`` on each row of ``X`` (a Kronecker product with an identity),
+a transpose permutes. A :class:`Partial` writes such a tensor in einsum notation: every
+axis of ``v`` and of ``u`` carries a label; an axis of ``v`` and an axis of ``u`` that share
+a label are tied by a Kronecker delta (a diagonal); the nonzero values are one factor array
+over some of the labels (none: all ones), times a constant ``scale``::
+
+    P[v-index, u-index] = scale * factor[factor labels] * (deltas of the shared labels)
+
+Composition (the chain rule, ``dw/du = dw/dv @ dv/du``) unifies the labels of ``v`` and is
+one ``einsum`` of the two factors, summing the labels of ``v`` that neither ``w`` nor ``u``
+keeps; a sum of partials (two paths) keeps the deltas both terms share.
+
+Costs are scalar multiply-adds of these operations, with two conventions for partials that
+are constants +-1 (``unit_partials``): ``"free"`` (the default: negations, additions,
+copies and other data movement cost nothing) or ``"counted"`` (AlphaGrad's counting: every
+product of two arithmetic partials counts its scalar products, as if each were a factor;
+data movement stays free).
+
+Partials are *symbolic* while planning (labels and sizes only, no values) and carry JAX
+arrays when executed; the same algebra serves both.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+__all__ = ["Partial", "fresh_labels", "UNIT_PARTIALS"]
+
+UNIT_PARTIALS = ("free", "counted")
+"""The counting conventions for partials that are constants +-1."""
+
+_LABELS = itertools.count()
+
+
+def fresh_labels(count: int) -> tuple[int, ...]:
+    """``count`` labels never used before.
+
+    Examples
+    --------
+    >>> a, b = fresh_labels(2)
+    >>> a != b
+    True
+    """
+    return tuple(next(_LABELS) for _ in range(count))
+
+
+@dataclass(frozen=True, eq=False)
+class Partial:
+    """A partial derivative dv/du in einsum form (see the module docstring).
+
+    Attributes
+    ----------
+    out_labels, in_labels : tuple of int
+        One label per axis of v and of u. Labels within one side are distinct; a label on
+        both sides is a Kronecker delta (the two axes have the same size).
+    sizes : dict
+        ``{label: size}`` for every label.
+    factor_labels : tuple of int or None
+        The factor's axes, or None when there is no factor (all ones).
+    value : array or None
+        The factor, a JAX (or numpy) array with axes ``factor_labels``.
+    scale : float
+        A constant multiplier.
+    arithmetic : bool
+        A derivative that multiplies, as opposed to data movement (copies, transposes,
+        broadcasts, selections): the ``"counted"`` convention counts only products of
+        arithmetic partials.
+    symbolic : bool
+        Planning: labels and sizes only, no values.
+    """
+
+    out_labels: tuple[int, ...]
+    in_labels: tuple[int, ...]
+    sizes: dict[int, int]
+    factor_labels: tuple[int, ...] | None = None
+    value: Any = None
+    scale: float = 1.0
+    arithmetic: bool = True
+    symbolic: bool = False
+
+    # --- construction -----------------------------------------------------------------------
+
+    @classmethod
+    def identity(cls, shape: tuple[int, ...], scale: float = 1.0, arithmetic: bool = False,
+                 symbolic: bool = False) -> Partial:
+        """``scale`` times the identity on arrays of ``shape``: a delta on every axis.
+
+        Examples
+        --------
+        >>> Partial.identity((2,), scale=-1.0).to_dense()
+        array([[-1., -0.],
+               [-0., -1.]])
+        """
+        labels = fresh_labels(len(shape))
+        sizes = dict(zip(labels, shape, strict=True))
+        return cls(labels, labels, sizes, None, None, scale, arithmetic, symbolic)
+
+    @classmethod
+    def dense(cls, out_shape: tuple[int, ...], in_shape: tuple[int, ...], value: Any = None,
+              arithmetic: bool = True, symbolic: bool = False) -> Partial:
+        """A dense partial: a factor over every axis of v and of u.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> Partial.dense((2,), (3,), np.arange(6.0).reshape(2, 3)).to_dense().shape
+        (2, 3)
+        """
+        out_labels, in_labels = fresh_labels(len(out_shape)), fresh_labels(len(in_shape))
+        labels = out_labels + in_labels
+        sizes = dict(zip(labels, tuple(out_shape) + tuple(in_shape), strict=True))
+        return cls(out_labels, in_labels, sizes, labels, value, 1.0, arithmetic, symbolic)
+
+    def with_value(self, value: Any) -> Partial:
+        """The same structure, with factor values (execution)."""
+        return replace(self, value=value, symbolic=False)
+
+    # --- shapes and names -------------------------------------------------------------------
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        """The shape of v."""
+        return tuple(self.sizes[label] for label in self.out_labels)
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        """The shape of u."""
+        return tuple(self.sizes[label] for label in self.in_labels)
+
+    def entries(self) -> int:
+        """Entries of the dense tensor (size of v times size of u)."""
+        return math.prod(self.out_shape) * math.prod(self.in_shape)
+
+    def stored(self) -> int:
+        """Entries kept: the factor's (1 when there is none)."""
+        return _size(self.sizes, self.factor_labels or ())
+
+    def kind(self) -> str:
+        """A short name of the structure, for graphs and reports.
+
+        ``"identity"`` (a delta on every axis of equal shapes, no factor), ``"diagonal"``
+        (the same with a factor), ``"dense"`` (no delta, a factor over every axis), else
+        ``"structured"`` (broadcasts, reductions, Kronecker products, selections).
+
+        Examples
+        --------
+        >>> Partial.identity((3,)).kind(), Partial.dense((2,), (3,)).kind()
+        ('identity', 'dense')
+        """
+        outs, ins = set(self.out_labels), set(self.in_labels)
+        if outs == ins and len(self.out_labels) == len(self.in_labels):
+            return "identity" if self.factor_labels is None else "diagonal"
+        if not outs & ins and set(self.factor_labels or ()) == outs | ins:
+            return "dense"
+        return "structured"
+
+    # --- algebra ----------------------------------------------------------------------------
+
+    def relabeled(self) -> Partial:
+        """The same partial with every label fresh (before combining it with another)."""
+        labels = list(self.sizes)
+        return self._renamed(dict(zip(labels, fresh_labels(len(labels)), strict=True)))
+
+    def _renamed(self, mapping: dict[int, int]) -> Partial:
+        def rename(labels: tuple[int, ...] | None) -> tuple[int, ...] | None:
+            return None if labels is None else tuple(mapping.get(label, label) for label in labels)
+
+        return replace(
+            self,
+            out_labels=rename(self.out_labels),
+            in_labels=rename(self.in_labels),
+            sizes={mapping.get(label, label): size for label, size in self.sizes.items()},
+            factor_labels=rename(self.factor_labels),
+        )
+
+    def compose(self, lower: Partial, unit_partials: str = "free") -> tuple[Partial, int]:
+        """``self @ lower`` (dw/dv times dv/du): the product and its cost in multiply-adds.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> diag = Partial.identity((3,), arithmetic=True)
+        >>> diag = Partial(diag.out_labels, diag.in_labels, diag.sizes, diag.out_labels,
+        ...                np.arange(3.0))
+        >>> product, cost = Partial.dense((2,), (3,), np.ones((2, 3))).compose(diag)
+        >>> product.to_dense(), cost
+        (array([[0., 1., 2.],
+               [0., 1., 2.]]), 6)
+        """
+        if lower.out_shape != self.in_shape:
+            raise ValueError(f"cannot compose dw/dv over {self.in_shape} with dv/du over {lower.out_shape}")
+        lower = lower.relabeled()
+        lower = lower._renamed(dict(zip(lower.out_labels, self.in_labels, strict=True)))
+        sizes = {**lower.sizes, **self.sizes}
+        kept = set(self.out_labels) | set(lower.in_labels)
+        summed = [label for label in self.in_labels if label not in kept]
+        factors = [
+            (labels, value)
+            for labels, value in ((self.factor_labels, self.value), (lower.factor_labels, lower.value))
+            if labels is not None
+        ]
+        in_factors = {label for labels, _ in factors for label in labels}
+        scale = self.scale * lower.scale
+        scale *= math.prod(sizes[label] for label in summed if label not in in_factors)
+        symbolic = self.symbolic or lower.symbolic
+        labels, value = None, None
+        if factors:
+            labels = tuple(label for label in dict.fromkeys(in_factors_order(factors)) if label in kept)
+            if not symbolic:
+                value = _einsum(factors, labels)
+        product = Partial(self.out_labels, lower.in_labels, sizes, labels, value, scale,
+                          self.arithmetic or lower.arithmetic, symbolic)
+        return product._pruned(), self._compose_cost(lower, factors, summed, sizes, unit_partials)
+
+    def _compose_cost(self, lower: Partial, factors, summed, sizes, unit_partials: str) -> int:
+        if unit_partials == "counted":
+            if not (self.arithmetic and lower.arithmetic):
+                return 0
+            labels: set[int] = set()
+            for partial in (self, lower):
+                labels |= set(partial.factor_labels) if partial.factor_labels is not None else (
+                    set(partial.out_labels) | set(partial.in_labels)
+                )
+            return _size(sizes, labels)
+        if len(factors) == 2:
+            return _size(sizes, set(factors[0][0]) | set(factors[1][0]))
+        if len(factors) == 1 and set(summed) & set(factors[0][0]):
+            return _size(sizes, factors[0][0])  # a sum over some of the factor's axes
+        return 0
+
+    def _pruned(self) -> Partial:
+        used = set(self.out_labels) | set(self.in_labels) | set(self.factor_labels or ())
+        return replace(self, sizes={label: self.sizes[label] for label in used})
+
+    def add(self, other: Partial, unit_partials: str = "free") -> tuple[Partial, int]:
+        """``self + other`` (two paths between the same arrays): the sum and its cost.
+
+        The sum keeps the deltas both terms share; every other axis joins its factor.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> total, cost = Partial.identity((2,)).add(Partial.dense((2,), (2,), np.ones((2, 2))))
+        >>> total.to_dense(), cost
+        (array([[2., 1.],
+               [1., 2.]]), 4)
+        """
+        if other.out_shape != self.out_shape or other.in_shape != self.in_shape:
+            raise ValueError("cannot add partials of different shapes")
+        keep = _delta_pairs(self) & _delta_pairs(other)
+        out_labels, in_labels, sizes, factor_labels = _join(self, keep)
+        symbolic = self.symbolic or other.symbolic
+        value = None
+        if not symbolic:
+            dtype = _dtype(self.value) or _dtype(other.value)
+            value = self.scale * _laid_out(self, out_labels, in_labels, sizes, factor_labels, dtype)
+            value = value + other.scale * _laid_out(
+                other, out_labels, in_labels, sizes, factor_labels, dtype
+            )
+        arithmetic = self.arithmetic or other.arithmetic
+        total = Partial(out_labels, in_labels, sizes, factor_labels, value, 1.0, arithmetic, symbolic)
+        cost = _size(sizes, factor_labels)
+        return total, (0 if unit_partials == "counted" and not arithmetic else cost)
+
+    # --- values -----------------------------------------------------------------------------
+
+    def to_dense(self, dtype: Any = None) -> Any:
+        """The tensor itself, of shape ``v.shape + u.shape`` (identities in ``dtype``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> Partial.dense((1,), (2,), np.array([[3.0, 4.0]])).to_dense()
+        array([[3., 4.]])
+        """
+        out_labels, in_labels, sizes, _ = _join(self, set())
+        dense = _laid_out(self, out_labels, in_labels, sizes, out_labels + in_labels, dtype)
+        return dense if self.scale == 1.0 else self.scale * dense
+
+
+def in_factors_order(factors) -> list[int]:
+    """The labels of the factors, in order of first appearance."""
+    return [label for labels, _ in factors for label in labels]
+
+
+def _delta_pairs(partial: Partial) -> set[tuple[int, int]]:
+    """The positions (v axis, u axis) tied by a delta."""
+    positions = {label: index for index, label in enumerate(partial.out_labels)}
+    return {
+        (positions[label], index)
+        for index, label in enumerate(partial.in_labels)
+        if label in positions
+    }
+
+
+def _join(partial: Partial, keep: set[tuple[int, int]]):
+    """Fresh labels for v and u where only the deltas in ``keep`` tie axes; the factor covers all."""
+    out_labels = list(fresh_labels(len(partial.out_labels)))
+    in_labels = list(fresh_labels(len(partial.in_labels)))
+    for out_index, in_index in keep:
+        in_labels[in_index] = out_labels[out_index]
+    sizes = dict(zip(out_labels + in_labels, partial.out_shape + partial.in_shape, strict=True))
+    factor_labels = tuple(dict.fromkeys(out_labels + in_labels))
+    return tuple(out_labels), tuple(in_labels), sizes, factor_labels
+
+
+def _laid_out(partial: Partial, out_labels, in_labels, sizes, factor_labels, dtype=None) -> Any:
+    """The values of ``partial`` (without its scale) over ``factor_labels`` of a joined structure.
+
+    Each axis of ``partial`` maps by position to the target's; a delta of ``partial`` that the
+    target does not keep becomes an identity matrix between its two target labels.
+    """
+    xp = _namespace(partial.value)
+    dtype = _dtype(partial.value) or dtype
+    target = {}
+    for label, mapped in zip(partial.out_labels + partial.in_labels, out_labels + in_labels,
+                             strict=True):
+        target.setdefault(label, mapped)
+    factors = []
+    if partial.factor_labels is not None:
+        factors.append((tuple(target[label] for label in partial.factor_labels), partial.value))
+    positions = {label: index for index, label in enumerate(partial.out_labels)}
+    for index, label in enumerate(partial.in_labels):
+        if label in positions:
+            a, b = out_labels[positions[label]], in_labels[index]
+            if a != b:
+                factors.append(((a, b), xp.eye(sizes[a], dtype=dtype)))
+    present = list(dict.fromkeys(in_factors_order(factors)))
+    if factors:
+        value = _einsum(factors, tuple(present))
+    else:
+        value = xp.ones((), dtype=dtype)
+    return _broadcast_to_labels(value, present, factor_labels, sizes, xp)
+
+
+def _size(sizes: dict[int, int], labels) -> int:
+    return math.prod(sizes[label] for label in labels)
+
+
+def _dtype(value: Any) -> Any:
+    return getattr(value, "dtype", None)
+
+
+def _namespace(value: Any):
+    """numpy for numpy arrays (and for no value at all in doctests), else jax.numpy."""
+    if value is None or type(value).__module__.startswith("numpy"):
+        import numpy
+
+        return numpy
+    import jax.numpy as jnp
+
+    return jnp
+
+
+def _letters(labels) -> dict[int, str]:
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    unique = list(dict.fromkeys(labels))
+    if len(unique) > len(alphabet):
+        raise ValueError(f"too many axes in one product ({len(unique)})")
+    return dict(zip(unique, alphabet, strict=False))
+
+
+def _einsum(factors, result_labels) -> Any:
+    """einsum of ``(labels, value)`` factors into ``result_labels``."""
+    if len(factors) == 1 and tuple(factors[0][0]) == tuple(result_labels):
+        return factors[0][1]
+    letters = _letters(in_factors_order(factors) + list(result_labels))
+    spec = ",".join("".join(letters[label] for label in labels) for labels, _ in factors)
+    spec += "->" + "".join(letters[label] for label in result_labels)
+    xp = _namespace(next((value for _, value in factors if not _is_eye_numpy(value)), factors[0][1]))
+    return xp.einsum(spec, *(value for _, value in factors))
+
+
+def _is_eye_numpy(value: Any) -> bool:
+    return type(value).__module__.startswith("numpy")
+
+
+def _broadcast_to_labels(value, labels, target, sizes, xp):
+    """``value`` (axes ``labels``) broadcast and transposed to axes ``target``."""
+    labels = list(labels)
+    missing = [label for label in target if label not in labels]
+    if missing:
+        value = xp.reshape(value, tuple(value.shape) + (1,) * len(missing))
+        labels = labels + missing
+    order = [labels.index(label) for label in target]
+    if order != list(range(len(order))):
+        value = xp.transpose(value, order)
+    return xp.broadcast_to(value, tuple(sizes[label] for label in target))
