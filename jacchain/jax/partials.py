@@ -261,10 +261,9 @@ class Partial:
         value = None
         if not symbolic:
             dtype = _dtype(self.value) or _dtype(other.value)
-            value = self.scale * _laid_out(self, out_labels, in_labels, sizes, factor_labels, dtype)
-            value = value + other.scale * _laid_out(
-                other, out_labels, in_labels, sizes, factor_labels, dtype
-            )
+            first = _laid_out(self, out_labels, in_labels, sizes, factor_labels, dtype)
+            second = _laid_out(other, out_labels, in_labels, sizes, factor_labels, dtype)
+            value = _scaled(first, self.scale) + _scaled(second, other.scale)
         arithmetic = self.arithmetic or other.arithmetic
         total = Partial(out_labels, in_labels, sizes, factor_labels, value, 1.0, arithmetic, symbolic)
         cost = _size(sizes, factor_labels)
@@ -283,7 +282,13 @@ class Partial:
         """
         out_labels, in_labels, sizes, _ = _join(self, set())
         dense = _laid_out(self, out_labels, in_labels, sizes, out_labels + in_labels, dtype)
-        return dense if self.scale == 1.0 else self.scale * dense
+        return _scaled(dense, self.scale)
+
+
+def _scaled(value: Any, scale: float) -> Any:
+    if scale == 1.0:
+        return value
+    return -value if scale == -1.0 else scale * value
 
 
 def in_factors_order(factors) -> list[int]:
@@ -369,9 +374,23 @@ def _letters(labels) -> dict[int, str]:
 
 
 def _einsum(factors, result_labels) -> Any:
-    """einsum of ``(labels, value)`` factors into ``result_labels``."""
+    """einsum of ``(labels, value)`` factors into ``result_labels``.
+
+    Without a summed label the product is elementwise: broadcast multiplications, which
+    XLA fuses, instead of a ``dot_general``.
+    """
     if len(factors) == 1 and tuple(factors[0][0]) == tuple(result_labels):
         return factors[0][1]
+    if set(in_factors_order(factors)) == set(result_labels):
+        xp = _namespace(next((v for _, v in factors if not _is_eye_numpy(v)), factors[0][1]))
+        sizes = {}
+        for labels, value in factors:
+            sizes.update(zip(labels, value.shape, strict=True))
+        product = None
+        for labels, value in factors:
+            term = _aligned(value, labels, result_labels, xp)
+            product = term if product is None else product * term
+        return xp.broadcast_to(product, tuple(sizes[label] for label in result_labels))
     letters = _letters(in_factors_order(factors) + list(result_labels))
     spec = ",".join("".join(letters[label] for label in labels) for labels, _ in factors)
     spec += "->" + "".join(letters[label] for label in result_labels)
@@ -381,6 +400,21 @@ def _einsum(factors, result_labels) -> Any:
 
 def _is_eye_numpy(value: Any) -> bool:
     return type(value).__module__.startswith("numpy")
+
+
+def _aligned(value, labels, target, xp):
+    """``value`` (axes ``labels``) transposed to ``target``'s order, size-1 axes for the rest."""
+    labels = list(labels)
+    order = sorted(range(len(labels)), key=lambda axis: target.index(labels[axis]))
+    if order != list(range(len(order))):
+        value = xp.transpose(value, order)
+        labels = [labels[axis] for axis in order]
+    if len(labels) == len(target):
+        return value
+    shape = [1] * len(target)
+    for label, size in zip(labels, value.shape, strict=True):
+        shape[list(target).index(label)] = size
+    return xp.reshape(value, tuple(shape))
 
 
 def _broadcast_to_labels(value, labels, target, sizes, xp):
