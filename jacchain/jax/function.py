@@ -14,7 +14,8 @@ import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..errors import JacChainError, ShapeError, shown
+from ..errors import JacChainError, LayerError, NonFiniteError, ShapeError, shown
+from ..layers.common import check_finite_input
 from .elimination import ProgramPlan, eliminate, plan_program
 from .partials import UNIT_PARTIALS
 from .program import ProgramGraph, program_graph, run_program, trace_program
@@ -45,9 +46,12 @@ def _positions(argnums: tuple[int, ...], count: int) -> tuple[int, ...]:
 
 
 def _array_like(leaf: Any) -> bool:
+    """Arrays, numbers, tracers and ``jax.ShapeDtypeStruct`` (for plans)."""
     import numpy as np
 
-    return isinstance(leaf, (numbers.Number, np.ndarray, np.generic)) or hasattr(leaf, "aval")
+    if isinstance(leaf, (numbers.Number, np.ndarray, np.generic)) or hasattr(leaf, "aval"):
+        return True
+    return hasattr(leaf, "shape") and hasattr(leaf, "dtype")
 
 
 class ProgramJacobian:
@@ -55,6 +59,12 @@ class ProgramJacobian:
 
     Made by :func:`jacchain.jax.jacobian`; see there. :meth:`plan` returns the plan for some
     arguments without running it, :meth:`graph` the computational graph.
+
+    Non-finite values follow the project's rule: with concrete arguments, NaN or infinite
+    argument leaves raise :class:`~jacchain.NonFiniteError` before anything runs, and so
+    does a Jacobian that comes out non-finite; under ``jax.jit``, ``jax.vmap`` or
+    ``jax.grad`` the values are tracers, nothing is checked and NaN propagates, as in
+    ``jax.jacobian``.
     """
 
     def __init__(
@@ -94,7 +104,21 @@ class ProgramJacobian:
         import numpy as np
 
         positions = _positions(self.argnums, len(args))
-        program, in_tree, out_tree = trace_program(self.fun, *args)
+        for index, leaf in enumerate(jax.tree.leaves(args)):
+            if not _array_like(leaf):
+                raise ShapeError(
+                    f"argument leaf {index} is {type(leaf).__name__} {shown(leaf)}: the arguments "
+                    "of a JAX program must be pytrees of arrays or numbers"
+                )
+        try:
+            program, in_tree, out_tree = trace_program(self.fun, *args)
+        except JacChainError:
+            raise
+        except Exception as err:  # the function's own errors, or JAX's while tracing it
+            name = getattr(self.fun, "__name__", type(self.fun).__name__)
+            raise LayerError(
+                f"tracing {name} failed: {type(err).__name__}: {str(err).splitlines()[0][:300]}"
+            ) from err
         counts = [jax.tree.structure(arg).num_leaves for arg in args]
         starts = np.cumsum([0, *counts])
         leaves = [i for p in positions for i in range(starts[p], starts[p + 1])]
@@ -112,6 +136,13 @@ class ProgramJacobian:
             if out_tree.num_nodes == 1 or len(children) != 2:
                 raise ShapeError("with has_aux=True the function must return a pair (output, aux)")
             n_out = children[0].num_leaves
+        for index, ref in enumerate(outputs[:n_out]):
+            aval = program.avals[ref] if isinstance(ref, int) else None
+            dtype = aval.dtype if aval is not None else np.result_type(program.constants[ref[1]])
+            if not np.issubdtype(dtype, np.floating):
+                raise ShapeError(
+                    f"output leaf {index} has dtype {dtype}: jacobian needs floating-point outputs"
+                )
         graph = program_graph(_Outputs(program, outputs[:n_out]), [program.inputs[i] for i in leaves])
         return program, graph, in_tree, out_tree, leaves, positions, n_out
 
@@ -159,11 +190,24 @@ class ProgramJacobian:
         import jax
 
         leaves = jax.tree.leaves(args)
-        if all(_array_like(leaf) for leaf in leaves):
-            if self._jitted is None:
-                self._jitted = jax.jit(self._compute)
-            return self._jitted(*args)
-        return self._compute(*args)
+        if any(isinstance(leaf, jax.ShapeDtypeStruct) for leaf in leaves):
+            raise ShapeError("a jax.ShapeDtypeStruct has no values: use .plan(*args) to plan")
+        if not all(_array_like(leaf) for leaf in leaves):
+            return self._compute(*args)  # _trace names the leaf that is not an array
+        concrete = not any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
+        if concrete:
+            check_finite_input(all(_all_finite(leaf) for leaf in leaves))
+        if self._jitted is None:
+            self._jitted = jax.jit(self._compute)
+        result = self._jitted(*args)
+        if concrete:
+            jacobian = result[0] if self.has_aux else result
+            if not all(_all_finite(block) for block in jax.tree.leaves(jacobian)):
+                raise NonFiniteError(
+                    "the Jacobian has NaN or infinite entries at this point (a function that "
+                    "is not differentiable there, such as sqrt at 0)"
+                )
+        return result
 
     def _compute(self, *args: Any) -> Any:
         import jax
@@ -215,6 +259,13 @@ class ProgramJacobian:
             aux_values = [values[ref] for ref in program.outputs[n_out:]]
             return jacobian, aux_part.unflatten(aux_values)
         return out_tree.unflatten(jac_leaves)
+
+
+def _all_finite(array: Any) -> bool:
+    """No NaN or inf: one sum (they poison it), then exactly if the sum is not finite."""
+    import jax.numpy as jnp
+
+    return bool(jnp.isfinite(jnp.sum(array))) or bool(jnp.isfinite(array).all())
 
 
 class _Outputs:

@@ -258,11 +258,14 @@ def program_graph(program: Program, differentiated: Sequence[int]) -> ProgramGra
     outputs: list[int | None] = []
     copies: dict[int, int] = {}
     inputs = list(differentiated)
+    repeated = {ref for ref in program.outputs if program.outputs.count(ref) > 1}
     for ref in program.outputs:
         if not isinstance(ref, int) or ref not in keep:
             outputs.append(None)
             continue
-        if ref in inputs or successors.get(ref) or ref in outputs:
+        # an output is read through a copy when it must stay a sink: it is an input, it has
+        # successors, or it is returned more than once
+        if ref in inputs or successors.get(ref) or ref in repeated:
             copy = program.new_value(program.avals[ref])
             shapes[copy] = shapes[ref]
             copies[copy] = ref
