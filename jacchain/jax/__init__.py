@@ -85,8 +85,8 @@ def jacobian(
     True
     """
     if not callable(fun) and isinstance(fun, (list, tuple)):
-        if isinstance(argnums, str):
-            method = argnums
+        if not (isinstance(argnums, int) and not isinstance(argnums, bool) and argnums == 0):
+            method = argnums  # the earlier form jacobian(layers, method)
         return JacobianFunction(fun, method, calibrate, memory_limit)
     return ProgramJacobian(fun, argnums, has_aux, method, order, unit_partials)
 
