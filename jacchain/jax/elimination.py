@@ -181,6 +181,11 @@ class ProgramPlan:
     steps: tuple[EliminationStep, ...]
 
     @property
+    def expression(self) -> str:
+        """The plan in a few words (the order itself is :attr:`order`)."""
+        return f"{self.strategy} order, {len(self.order)} eliminations in a graph of {self.vertices}"
+
+    @property
     def speedup(self) -> float:
         """``min(forward_cost, reverse_cost) / cost`` (1.0 when the cost is 0)."""
         return min(self.forward_cost, self.reverse_cost) / self.cost if self.cost else 1.0
