@@ -54,7 +54,7 @@ RELEVANT = {
     "chains/validate.py": ["tests/test_solvers.py", "tests/test_structured.py"],
     "chains/cost.py": ["tests/test_cost.py", "tests/test_structured.py"],
     "plans/plan.py": ["tests/test_plan.py", "tests/test_approx.py"],
-    "execution/executor.py": ["tests/test_execute.py", "tests/test_structured.py"],
+    "execution/program.py": ["tests/test_execute.py", "tests/test_structured.py", "tests/test_compiled.py"],
 }
 
 
@@ -296,30 +296,30 @@ MUTANTS = [
     # --- execute.py ---
     Mutant(
         "execute-diag-times-dense-axis",
-        "execution/executor.py",
-        "        return (DENSE, a[:, None] * b)",
-        "        return (DENSE, a[None, :] * b)",
+        "execution/program.py",
+        '        return DENSE, "{0}[:, None] * {1}"',
+        '        return DENSE, "{0}[None, :] * {1}"',
         "execute: diagonal x dense scales columns instead of rows",
     ),
     Mutant(
         "execute-right-identity-drops",
-        "execution/executor.py",
-        "    if b_code == IDENTITY:\n        return upper",
-        "    if b_code == IDENTITY:\n        return lower",
+        "execution/program.py",
+        '    if lower == IDENTITY:\n        return upper, "{0}"',
+        '    if lower == IDENTITY:\n        return lower, "{1}"',
         "execute: a product with an identity on the right returns the identity",
     ),
     Mutant(
         "execute-tangent-order",
-        "execution/executor.py",
-        "            for number in range(split + 1, hi + 1):\n                block = _tangent(",
-        "            for number in range(hi, split, -1):\n                block = _tangent(",
+        "execution/program.py",
+        "            for number in range(split + 1, hi + 1):\n                block = walk.through(",
+        "            for number in range(hi, split, -1):\n                block = walk.through(",
         "execute: a tangent step applies its layers last first",
     ),
     Mutant(
         "execute-sparse-order",
-        "execution/executor.py",
-        "        if a.nnz * b.shape[1] <= a.shape[0] * b.nnz:",
-        "        if a.nnz * b.shape[1] > a.shape[0] * b.nnz:",
+        "execution/program.py",
+        "    if a.nnz * b.shape[1] <= a.shape[0] * b.nnz:",
+        "    if a.nnz * b.shape[1] > a.shape[0] * b.nnz:",
         "execute: sparse x sparse formed the other (dearer) way round",
         "equivalent: the same product formed in the other order (a performance bug only); results agree to rounding",
     ),
