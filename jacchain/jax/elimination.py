@@ -100,6 +100,14 @@ def markowitz_order(edges: Edges, intermediates: Sequence[int], unit_partials: s
 
     Ties go to the vertex first in program order. Costs wait in a heap; after each
     elimination only the neighbours' costs change and are recomputed.
+
+    Examples
+    --------
+    >>> def dense(out, into):
+    ...     return Partial.dense((out,), (into,), symbolic=True)
+    >>> edges = {(0, 1): dense(1, 8), (1, 2): dense(8, 1), (2, 3): dense(1, 8)}
+    >>> markowitz_order(edges, [1, 2])
+    [2, 1]
     """
     edges = dict(edges)
     preds, succs = _neighbours(edges)
@@ -273,6 +281,14 @@ def plan_program(
     Returns
     -------
     ProgramPlan
+
+    Examples
+    --------
+    >>> edges = {(0, 1): Partial.dense((8,), (1,), symbolic=True),
+    ...          (1, 2): Partial.dense((1,), (8,), symbolic=True)}
+    >>> plan = plan_program(edges, [1])
+    >>> plan.cost, plan.forward_cost, plan.order
+    (8, 8, (1,))
     """
     if not isinstance(method, str) or method not in METHODS:
         raise MethodError(

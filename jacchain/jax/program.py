@@ -223,6 +223,14 @@ def program_graph(program: Program, differentiated: Sequence[int]) -> ProgramGra
     ------
     GraphError
         If a differentiated input is not a floating-point array.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> program, _, _ = trace_program(lambda x, y: jnp.sum(jnp.sin(x) * y), jnp.ones(3), 2.0)
+    >>> graph = program_graph(program, program.inputs[:1])
+    >>> [program.ops[i].eqn.primitive.name for i in sorted({t[0] for ts in graph.edges.values() for t in ts})]
+    ['sin', 'mul', 'reduce_sum']
     """
     for ref in differentiated:
         if not _differentiable(program.avals[ref]):

@@ -90,7 +90,17 @@ CONSTANT_PRIMITIVES = frozenset(
 
 
 def edge_rule(*names: str) -> Callable[[Rule], Rule]:
-    """Register a rule for the primitives ``names``."""
+    """Register a rule for the primitives ``names`` (a decorator).
+
+    Examples
+    --------
+    >>> @edge_rule("my_copy")
+    ... def my_copy(eqn, output, operand):
+    ...     return identity(eqn, output, operand)
+    >>> rule_for("my_copy") is my_copy
+    True
+    >>> del RULES["my_copy"]
+    """
 
     def register(rule: Rule) -> Rule:
         for name in names:
