@@ -11,7 +11,10 @@ the Jacobian with respect to every positional input:
   under ``jax.vmap`` over ``--batch`` input sets: the minimum of ``--repeats`` calls of
   each, interleaved (one call of each variant per round), after two warm-up calls, each
   call ended by ``block_until_ready``; XLA is pinned to one thread (``XLA_FLAGS``, set
-  before JAX is imported); ratio = jacchain's time over the faster pure mode's;
+  before JAX is imported); ratio = jacchain's time over the faster pure mode's; the floor
+  is a jitted function of the same inputs returning zeros of the Jacobian's leaves (the
+  fixed cost of a call, which no method avoids), and "ratio above floor" compares the
+  times less that floor;
 - checks: every Jacobian against ``jax.jacrev``'s, leaf by leaf, within ``rtol`` (1e-4 in
   float32, 1e-9 in float64 with ``--x64``) of the leaf's largest magnitude.
 
@@ -238,12 +241,37 @@ def measure(
         if name != "jacrev":
             row[f"{prefix}check {name}"] = check(result, reference, rtol)
         calls[name] = lambda function=function: function(*args)
+    floor = _floor(args, reference)
+    calls["floor"] = lambda: floor(*args)
     times = interleaved_min_times(calls, repeats)
     for name, seconds in times.items():
         row[f"{prefix}{name} us"] = 1e6 * seconds
     if "jacchain" in times:
-        row[f"{prefix}ratio"] = times["jacchain"] / min(times["jacfwd"], times["jacrev"])
+        best = min(times["jacfwd"], times["jacrev"])
+        row[f"{prefix}ratio"] = times["jacchain"] / best
+        above = best - times["floor"]
+        row[f"{prefix}ratio above floor"] = (
+            (times["jacchain"] - times["floor"]) / above if above > 0 else float("nan")
+        )
     return row
+
+
+def _floor(args: Sequence[Any], reference: Any) -> Callable[..., Any]:
+    """A jitted function of the same inputs returning the Jacobian's leaves, all zeros, computed:
+    the fixed cost of a call (dispatch, buffers) that no way of computing the Jacobian avoids."""
+    import jax
+    import jax.numpy as jnp
+
+    shapes = jax.tree.map(lambda leaf: (leaf.shape, leaf.dtype), reference)
+
+    def zeros(*xs: Any) -> Any:
+        seed = jax.tree.leaves(xs)[0].reshape(-1)[0] * 0
+        return jax.tree.map(
+            lambda sd: jnp.broadcast_to(seed.astype(sd[1]), sd[0]), shapes,
+            is_leaf=lambda x: isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], tuple),
+        )
+
+    return jax.jit(zeros)
 
 
 def task_row(name: str, repeats: int, batch: int, dtype: Any, seed: int) -> dict[str, Any]:
@@ -291,14 +319,18 @@ COST_COLUMNS = [
 ]
 TIME_COLUMNS = [
     "task",
+    "floor us",
     "jacfwd us",
     "jacrev us",
     "jacchain us",
     "ratio",
+    "ratio above floor",
+    "batch floor us",
     "batch jacfwd us",
     "batch jacrev us",
     "batch jacchain us",
     "batch ratio",
+    "batch ratio above floor",
 ]
 CHECK_COLUMNS = [
     "task",
@@ -314,7 +346,7 @@ JACCHAIN_COLUMNS = frozenset(
     ["vertices", "edges", "strategy", "mode", "planning ms"]
     + ["check jacchain", "batch check jacchain"]
     + [f"{c} {k}" for c in CONVENTIONS for k in ("forward", "reverse", "Markowitz", "chosen")]
-    + [f"{b}{k}" for b in ("", "batch ") for k in ("jacchain us", "ratio")]
+    + [f"{b}{k}" for b in ("", "batch ") for k in ("jacchain us", "ratio", "ratio above floor")]
 )
 """The columns only jacchain fills: "not available" where it did not."""
 
@@ -367,7 +399,9 @@ def header(args: argparse.Namespace, dtype_name: str) -> str:
         " it departs from the original). Jacobians with respect to every positional input."
         f" Times: minimum of {args.repeats} interleaved calls after two warm-up calls, jitted,"
         f" in microseconds; batch = `jax.vmap` over {args.batch} input sets; ratio = jacchain"
-        " / the faster of jacfwd and jacrev. Checks: against jax.jacrev, relative to each"
+        " / the faster of jacfwd and jacrev; floor = a jitted function of the same inputs"
+        " returning zeros of the Jacobian's leaves (the fixed cost of a call); ratio above"
+        " floor = (jacchain - floor) / (faster pure mode - floor). Checks: against jax.jacrev, relative to each"
         f" leaf's largest entry (rtol {RTOL[dtype_name]:g}). AlphaGrad's counts are the"
         " published ones, on Graphax's graphs of the original functions; jacchain's costs are"
         " multiply-adds on its own graph of these reimplementations (`counted`: every product"
