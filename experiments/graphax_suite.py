@@ -14,7 +14,8 @@ the Jacobian with respect to every positional input:
   before JAX is imported); ratio = jacchain's time over the faster pure mode's; the floor
   is a jitted function of the same inputs returning zeros of the Jacobian's leaves (the
   fixed cost of a call, which no method avoids), and "ratio above floor" compares the
-  times less that floor;
+  times less that floor ("n/a" when the faster pure mode is within 10% of the floor);
+  "primal" is the function itself, jitted: a Jacobian costs at least an evaluation;
 - checks: every Jacobian against ``jax.jacrev``'s, leaf by leaf, within ``rtol`` (1e-4 in
   float32, 1e-9 in float64 with ``--x64``) of the leaf's largest magnitude.
 
@@ -220,10 +221,17 @@ def _jitted(task: Any, jac: Any, batched: bool) -> dict[str, Callable[..., Any]]
     return {name: jax.jit(f) for name, f in variants.items()}
 
 
+NOISE = 0.1
+"""The ratio above floor is "n/a" when the faster pure mode is within this fraction of the
+floor above it: the difference is then within the noise of the measurement."""
+
+
 def measure(
     task: Any, args: Sequence[Any], jac: Any, repeats: int, rtol: float, batched: bool
 ) -> dict[str, Any]:
     """Times (us) and checks of one task, unbatched or batched; keys prefixed when batched."""
+    import jax
+
     prefix = "batch " if batched else ""
     functions = _jitted(task, jac, batched)
     row: dict[str, Any] = {}
@@ -243,6 +251,8 @@ def measure(
         calls[name] = lambda function=function: function(*args)
     floor = _floor(args, reference)
     calls["floor"] = lambda: floor(*args)
+    primal = jax.jit(jax.vmap(task.function) if batched else task.function)
+    calls["primal"] = lambda: primal(*args)
     times = interleaved_min_times(calls, repeats)
     for name, seconds in times.items():
         row[f"{prefix}{name} us"] = 1e6 * seconds
@@ -251,7 +261,9 @@ def measure(
         row[f"{prefix}ratio"] = times["jacchain"] / best
         above = best - times["floor"]
         row[f"{prefix}ratio above floor"] = (
-            (times["jacchain"] - times["floor"]) / above if above > 0 else float("nan")
+            (times["jacchain"] - times["floor"]) / above
+            if above > NOISE * times["floor"]
+            else "n/a"
         )
     return row
 
@@ -320,12 +332,14 @@ COST_COLUMNS = [
 TIME_COLUMNS = [
     "task",
     "floor us",
+    "primal us",
     "jacfwd us",
     "jacrev us",
     "jacchain us",
     "ratio",
     "ratio above floor",
     "batch floor us",
+    "batch primal us",
     "batch jacfwd us",
     "batch jacrev us",
     "batch jacchain us",
@@ -400,8 +414,9 @@ def header(args: argparse.Namespace, dtype_name: str) -> str:
         f" Times: minimum of {args.repeats} interleaved calls after two warm-up calls, jitted,"
         f" in microseconds; batch = `jax.vmap` over {args.batch} input sets; ratio = jacchain"
         " / the faster of jacfwd and jacrev; floor = a jitted function of the same inputs"
-        " returning zeros of the Jacobian's leaves (the fixed cost of a call); ratio above"
-        " floor = (jacchain - floor) / (faster pure mode - floor). Checks: against jax.jacrev, relative to each"
+        " returning zeros of the Jacobian's leaves (the fixed cost of a call); primal = the"
+        " function itself, jitted; ratio above floor = (jacchain - floor) / (faster pure"
+        " mode - floor), n/a when that mode is within 10% of the floor. Checks: against jax.jacrev, relative to each"
         f" leaf's largest entry (rtol {RTOL[dtype_name]:g}). AlphaGrad's counts are the"
         " published ones, on Graphax's graphs of the original functions; jacchain's costs are"
         " multiply-adds on its own graph of these reimplementations (`counted`: every product"

@@ -87,6 +87,10 @@ def eliminate(edges: Edges, order: Sequence[int], unit_partials: str = "free") -
     total = 0
     for v in order:
         total += _eliminate_one(edges, preds, succs, v, unit_partials, apply=True)
+    for key, partial in edges.items():  # matrix-free partials left are formed as arrays
+        if partial.sweeps is not None:
+            edges[key], cost = partial.materialized()
+            total += cost
     return edges, total
 
 
@@ -162,8 +166,8 @@ class ProgramPlan:
     order : tuple of int
         The eliminated vertices, in order (the node names of :func:`jacchain.jax.graph`).
     cost : int
-        Multiply-adds of the order under ``unit_partials``, creation of matrix-free partials
-        included.
+        Multiply-adds of the order under ``unit_partials``: compositions, sums, matrix-free
+        sweeps and the partials formed as arrays included.
     forward_cost, reverse_cost, markowitz_cost : int
         The same for the three orders.
     counted : dict
@@ -258,7 +262,7 @@ def plan_program(
     method: str = "auto",
     order: Sequence[int] | None = None,
     unit_partials: str = "free",
-    creation_cost: int = 0,
+    assembly_cost: dict[str, int] | None = None,
 ) -> ProgramPlan:
     """Choose the elimination order of a program graph and cost it in both conventions.
 
@@ -275,8 +279,9 @@ def plan_program(
         An order to follow instead (every intermediate once).
     unit_partials : str
         ``"free"`` or ``"counted"``: the convention the order is chosen and reported in.
-    creation_cost : int
-        The cost of forming matrix-free partials, added to every order's cost.
+    assembly_cost : dict, optional
+        ``{convention: multiply-adds}`` of forming the edges' partials (sums of repeated
+        operands), added to every order's cost.
 
     Returns
     -------
@@ -306,18 +311,22 @@ def plan_program(
         "reverse": list(reversed(intermediates)),
         "markowitz": markowitz_order(edges, intermediates, unit_partials),
     }
-    costs = {name: elimination_cost(edges, o, unit_partials) + creation_cost for name, o in orders.items()}
+    fixed = assembly_cost or {}
+    costs = {
+        name: elimination_cost(edges, o, unit_partials) + fixed.get(unit_partials, 0)
+        for name, o in orders.items()
+    }
     if order is not None:
         chosen = _checked_order(order, intermediates)
         strategy = "order"
         orders["order"] = chosen
-        costs["order"] = elimination_cost(edges, chosen, unit_partials) + creation_cost
+        costs["order"] = elimination_cost(edges, chosen, unit_partials) + fixed.get(unit_partials, 0)
     elif method == "auto":
         strategy = min(("forward", "reverse", "markowitz"), key=lambda name: costs[name])
     else:
         strategy = method
     chosen = orders[strategy]
-    counted = {name: elimination_cost(edges, o, other) + creation_cost for name, o in orders.items()}
+    counted = {name: elimination_cost(edges, o, other) + fixed.get(other, 0) for name, o in orders.items()}
     counted["order"] = counted[strategy]
     mode = "mixed"
     if chosen == orders["forward"]:

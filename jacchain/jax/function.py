@@ -155,7 +155,7 @@ class ProgramJacobian:
                 self.method,
                 self.order,
                 self.unit_partials,
-                graph.creation_cost(),
+                {convention: graph.assembly_cost(convention) for convention in UNIT_PARTIALS},
             )
             self._plans[key] = plan
         return plan

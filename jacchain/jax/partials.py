@@ -15,6 +15,17 @@ Composition (the chain rule, ``dw/du = dw/dv @ dv/du``) unifies the labels of ``
 one ``einsum`` of the two factors, summing the labels of ``v`` that neither ``w`` nor ``u``
 keeps; a sum of partials (two paths) keeps the deltas both terms share.
 
+A *selection* partial (slices, pads, concatenations, reversals, reshapes) has a constant
+0/1 factor that maps each entry of ``u`` to at most one entry of ``v`` and back (an injective
+index map). Composing with it moves entries and multiplies nothing, so it costs nothing.
+
+A *matrix-free* partial (control flow, primitives without a structural rule) has no factor
+array: its value is a :class:`LinearOperator`, the equation's JVP and VJP at the point. It
+is applied lazily: composed with a neighbour, it runs one JVP per column of the partial
+below it or one VJP per row of the partial above it, at the multiply-adds XLA's cost
+analysis gives one sweep (``sweeps``); it is formed as a dense array only where that is
+cheaper, or where it must be (a sum of paths, the final Jacobian).
+
 Costs are scalar multiply-adds of these operations, with two conventions for partials that
 are constants +-1 (``unit_partials``): ``"free"`` (the default: negations, additions,
 copies and other data movement cost nothing) or ``"counted"`` (AlphaGrad's counting: every
@@ -32,7 +43,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["Partial", "fresh_labels", "UNIT_PARTIALS"]
+__all__ = ["Partial", "LinearOperator", "fresh_labels", "UNIT_PARTIALS"]
 
 UNIT_PARTIALS = ("free", "counted")
 """The counting conventions for partials that are constants +-1."""
@@ -75,6 +86,12 @@ class Partial:
         arithmetic partials.
     symbolic : bool
         Planning: labels and sizes only, no values.
+    selection : bool
+        The factor is a constant 0/1 index map, injective both ways (each entry of v comes
+        from at most one entry of u, and each entry of u goes to at most one of v).
+    sweeps : tuple or None
+        Matrix-free: the multiply-adds of one JVP and of one VJP (None for a direction the
+        equation does not have); the value is then a :class:`LinearOperator`.
     """
 
     out_labels: tuple[int, ...]
@@ -85,6 +102,8 @@ class Partial:
     scale: float = 1.0
     arithmetic: bool = True
     symbolic: bool = False
+    selection: bool = False
+    sweeps: tuple[int | None, int | None] | None = None
 
     # --- construction -----------------------------------------------------------------------
 
@@ -102,6 +121,23 @@ class Partial:
         labels = fresh_labels(len(shape))
         sizes = dict(zip(labels, shape, strict=True))
         return cls(labels, labels, sizes, None, None, scale, arithmetic, symbolic)
+
+    @classmethod
+    def matrix_free(cls, out_shape: tuple[int, ...], in_shape: tuple[int, ...], jvp: int | None,
+                    vjp: int | None, value: LinearOperator | None = None,
+                    symbolic: bool = False) -> Partial:
+        """A matrix-free partial: applied by JVPs (``jvp`` multiply-adds each) or VJPs.
+
+        Examples
+        --------
+        >>> p = Partial.matrix_free((2,), (3,), jvp=10, vjp=12, symbolic=True)
+        >>> p.kind(), p.materialization_cost()
+        ('matrix-free', 24)
+        """
+        if jvp is None and vjp is None:
+            raise ValueError("a matrix-free partial needs a JVP or a VJP")
+        dense = cls.dense(out_shape, in_shape, value, True, symbolic)
+        return replace(dense, sweeps=(jvp, vjp))
 
     @classmethod
     def dense(cls, out_shape: tuple[int, ...], in_shape: tuple[int, ...], value: Any = None,
@@ -147,14 +183,20 @@ class Partial:
         """A short name of the structure, for graphs and reports.
 
         ``"identity"`` (a delta on every axis of equal shapes, no factor), ``"diagonal"``
-        (the same with a factor), ``"dense"`` (no delta, a factor over every axis), else
-        ``"structured"`` (broadcasts, reductions, Kronecker products, selections).
+        (the same with a factor), ``"selection"`` (a constant 0/1 index map),
+        ``"matrix-free"`` (a :class:`LinearOperator`), ``"dense"``
+        (no delta, a factor over every axis), else ``"structured"`` (broadcasts,
+        reductions, Kronecker products).
 
         Examples
         --------
         >>> Partial.identity((3,)).kind(), Partial.dense((2,), (3,)).kind()
         ('identity', 'dense')
         """
+        if self.selection:
+            return "selection"
+        if self.sweeps is not None:
+            return "matrix-free"
         outs, ins = set(self.out_labels), set(self.in_labels)
         if outs == ins and len(self.out_labels) == len(self.in_labels):
             return "identity" if self.factor_labels is None else "diagonal"
@@ -197,6 +239,8 @@ class Partial:
         """
         if lower.out_shape != self.in_shape:
             raise ValueError(f"cannot compose dw/dv over {self.in_shape} with dv/du over {lower.out_shape}")
+        if self.sweeps is not None or lower.sweeps is not None:
+            return self._compose_matrix_free(lower, unit_partials)
         lower = lower.relabeled()
         lower = lower._renamed(dict(zip(lower.out_labels, self.in_labels, strict=True)))
         sizes = {**lower.sizes, **self.sizes}
@@ -216,9 +260,73 @@ class Partial:
             labels = tuple(label for label in dict.fromkeys(in_factors_order(factors)) if label in kept)
             if not symbolic:
                 value = _einsum(factors, labels)
+        selection = labels is not None and _injective(self) and _injective(lower)
         product = Partial(self.out_labels, lower.in_labels, sizes, labels, value, scale,
-                          self.arithmetic or lower.arithmetic, symbolic)
+                          self.arithmetic or lower.arithmetic, symbolic, selection)
         return product._pruned(), self._compose_cost(lower, factors, summed, sizes, unit_partials)
+
+    # --- matrix-free partials ----------------------------------------------------------------
+
+    def materialization_cost(self) -> int:
+        """Multiply-adds of forming a matrix-free partial as an array (0 for the others)."""
+        return 0 if self.sweeps is None else self._cheaper_direction()[1]
+
+    def _cheaper_direction(self) -> tuple[bool, int]:
+        """(forward?, cost) of forming the array: one JVP per input entry or one VJP per
+        output entry, whichever costs less (forward on ties)."""
+        jvp, vjp = self.sweeps
+        options = []
+        if jvp is not None:
+            options.append((jvp * math.prod(self.in_shape), 0, True))
+        if vjp is not None:
+            options.append((vjp * math.prod(self.out_shape), 1, False))
+        cost, _, forward = min(options)
+        return forward, cost
+
+    def materialized(self) -> tuple[Partial, int]:
+        """The partial with a matrix-free value formed as a dense array, and that cost.
+
+        Examples
+        --------
+        >>> dense, cost = Partial.matrix_free((2,), (3,), 10, 12, symbolic=True).materialized()
+        >>> dense.kind(), cost
+        ('dense', 24)
+        """
+        if self.sweeps is None:
+            return self, 0
+        forward, cost = self._cheaper_direction()
+        value = None if self.symbolic else self.value.dense(forward)
+        return replace(self, value=value, sweeps=None), cost
+
+    def _compose_matrix_free(self, lower: Partial, unit_partials: str) -> tuple[Partial, int]:
+        """``self @ lower`` where one is matrix-free: the cheapest of applying the upper
+        one's JVPs to the lower's columns, the lower one's VJPs to the upper's rows, or
+        forming both and composing the arrays."""
+        n_in, n_out = math.prod(lower.in_shape), math.prod(self.out_shape)
+        options = []
+        if self.sweeps is not None and self.sweeps[0] is not None:
+            options.append((lower.materialization_cost() + n_in * self.sweeps[0], 0, "jvp"))
+        if lower.sweeps is not None and lower.sweeps[1] is not None:
+            options.append((self.materialization_cost() + n_out * lower.sweeps[1], 1, "vjp"))
+        upper_dense, upper_cost = self.materialized()
+        lower_dense, lower_cost = lower.materialized()
+        _, arrays_cost = _symbolic(upper_dense).compose(_symbolic(lower_dense), unit_partials)
+        options.append((upper_cost + lower_cost + arrays_cost, 2, "arrays"))
+        cost, _, how = min(options)
+        symbolic = self.symbolic or lower.symbolic
+        if how == "arrays":
+            return upper_dense.compose(lower_dense, unit_partials)[0], cost
+        value = None
+        if not symbolic:
+            if how == "jvp":
+                columns = lower_dense.to_dense()
+                columns = columns.reshape(lower.out_shape + (n_in,))
+                value = self.value.matmat(columns).reshape(self.out_shape + lower.in_shape)
+            else:
+                rows = upper_dense.to_dense().reshape((n_out,) + self.in_shape)
+                value = lower.value.rmatmat(rows).reshape(self.out_shape + lower.in_shape)
+        product = Partial.dense(self.out_shape, lower.in_shape, value, True, symbolic)
+        return product, cost
 
     def _compose_cost(self, lower: Partial, factors, summed, sizes, unit_partials: str) -> int:
         if unit_partials == "counted":
@@ -230,6 +338,8 @@ class Partial:
                     set(partial.out_labels) | set(partial.in_labels)
                 )
             return _size(sizes, labels)
+        if self.selection or lower.selection:
+            return 0  # an index map moves entries: each result entry is at most one product
         if len(factors) == 2:
             return _size(sizes, set(factors[0][0]) | set(factors[1][0]))
         if len(factors) == 1 and set(summed) & set(factors[0][0]):
@@ -255,6 +365,10 @@ class Partial:
         """
         if other.out_shape != self.out_shape or other.in_shape != self.in_shape:
             raise ValueError("cannot add partials of different shapes")
+        if self.sweeps is not None or other.sweeps is not None:
+            (first, first_cost), (second, second_cost) = self.materialized(), other.materialized()
+            total, cost = first.add(second, unit_partials)
+            return total, first_cost + second_cost + cost
         keep = _delta_pairs(self) & _delta_pairs(other)
         out_labels, in_labels, sizes, factor_labels = _join(self, keep)
         symbolic = self.symbolic or other.symbolic
@@ -280,9 +394,66 @@ class Partial:
         >>> Partial.dense((1,), (2,), np.array([[3.0, 4.0]])).to_dense()
         array([[3., 4.]])
         """
+        if self.sweeps is not None:
+            return self.materialized()[0].to_dense(dtype)
         out_labels, in_labels, sizes, _ = _join(self, set())
         dense = _laid_out(self, out_labels, in_labels, sizes, out_labels + in_labels, dtype)
         return _scaled(dense, self.scale)
+
+
+@dataclass(frozen=True, eq=False)
+class LinearOperator:
+    """The derivative of ``function`` at ``point``, applied through ``jax.jvp`` and ``jax.vjp``.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> op = LinearOperator(jnp.sin, jnp.zeros(2))
+    >>> op.matmat(jnp.ones((2, 3))).shape, op.rmatmat(jnp.ones((4, 2))).shape
+    ((2, 3), (4, 2))
+    """
+
+    function: Any
+    point: Any
+
+    def matmat(self, columns: Any) -> Any:
+        """``J @ columns``: ``columns`` of shape ``u.shape + (k,)`` give ``v.shape + (k,)``."""
+        import jax
+
+        columns = columns.astype(self.point.dtype)
+
+        def one(tangent: Any) -> Any:
+            return jax.jvp(self.function, (self.point,), (tangent,))[1]
+
+        return jax.vmap(one, in_axes=-1, out_axes=-1)(columns)
+
+    def rmatmat(self, rows: Any) -> Any:
+        """``rows @ J``: ``rows`` of shape ``(k,) + v.shape`` give ``(k,) + u.shape``."""
+        import jax
+
+        out, pullback = jax.vjp(self.function, self.point)
+        rows = rows.astype(out.dtype)
+        return jax.vmap(lambda row: pullback(row)[0])(rows)
+
+    def dense(self, forward: bool) -> Any:
+        """The Jacobian as an array, by ``jax.jacfwd`` (``forward``) or ``jax.jacrev``."""
+        import jax
+
+        return (jax.jacfwd if forward else jax.jacrev)(self.function)(self.point)
+
+
+def _symbolic(partial: Partial) -> Partial:
+    return replace(partial, value=None, symbolic=True)
+
+
+def _injective(partial: Partial) -> bool:
+    """Each entry of u reaches at most one entry of v and back: a selection, or deltas only."""
+    if partial.selection:
+        return True
+    if partial.factor_labels is not None:
+        return False
+    unshared = set(partial.out_labels) ^ set(partial.in_labels)
+    return all(partial.sizes[label] == 1 for label in unshared)
 
 
 def _scaled(value: Any, scale: float) -> Any:

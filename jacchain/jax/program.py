@@ -207,9 +207,16 @@ class ProgramGraph:
             result[key] = partial
         return result
 
-    def creation_cost(self) -> int:
-        """Multiply-adds spent forming matrix-free partials (paid by every order)."""
-        return sum(term[3].creation_cost for terms in self.edges.values() for term in terms)
+    def assembly_cost(self, unit_partials: str = "free") -> int:
+        """Multiply-adds of summing the partials of an operand used more than once (paid by
+        every order; matrix-free terms are formed as arrays to be summed)."""
+        total = 0
+        for terms in self.edges.values():
+            partial = terms[0][3].partial
+            for term in terms[1:]:
+                partial, cost = partial.add(term[3].partial, unit_partials)
+                total += cost
+        return total
 
     def size(self) -> tuple[int, int, int]:
         """(vertices, edges, scalar entries of all vertices)."""

@@ -22,8 +22,9 @@ reduce_sum                         a sum: the reduced axes appear on the input o
 reduce_max, reduce_min, ...        a factor over the input's axes, deltas on kept axes
 dot_general                        Kronecker: deltas on batch and free axes, the other
                                    operand as the factor
-slice, pad, concatenate, rev,      a constant 0/1 factor (data movement)
-other reshapes
+slice, pad, concatenate, rev,      selections: deltas on unchanged axes, a constant
+split, other reshapes              0/1 index map on the others (costs nothing)
+gather, scatter, dynamic_slice     a 0/1 factor over all axes (constant indices)
 anything else (scan, while, ...)   matrix-free: a dense factor from jacfwd / jacrev
 =================================  ==================================================
 """
@@ -37,7 +38,8 @@ from typing import Any
 
 from .partials import Partial, fresh_labels
 
-__all__ = ["Edge", "RULES", "edge_rule", "CONSTANT_PRIMITIVES", "INLINED_PRIMITIVES", "rule_for"]
+__all__ = ["Edge", "RULES", "edge_rule", "CONSTANT_PRIMITIVES", "INLINED_PRIMITIVES", "rule_for",
+           "sweep_cost"]
 
 Values = Callable[[Sequence[Any], Sequence[Any]], Any]
 """``value(invals, outvals)``: the factor of a partial from an equation's primal values."""
@@ -52,14 +54,13 @@ class Edge:
     partial : Partial
         Symbolic (no values): labels, sizes, factor axes, scale.
     values : callable or None
-        ``values(invals, outvals)`` gives the factor; None when the partial has none.
-    creation_cost : int
-        Multiply-adds spent forming the partial (matrix-free equations).
+        ``values(invals, outvals)`` gives the factor (a
+        :class:`~jacchain.jax.partials.LinearOperator` for a matrix-free partial); None when
+        the partial has none.
     """
 
     partial: Partial
     values: Values | None = None
-    creation_cost: int = 0
 
 
 Rule = Callable[[Any, int, int], Edge]
@@ -269,7 +270,40 @@ def reshape(eqn: Any, output: int, operand: int) -> Edge:
                 sizes[fresh] = 1
                 in_labels.append(fresh)
         return Edge(Partial(tuple(out_labels), tuple(in_labels), sizes, None, None, 1.0, False, True))
+    if eqn.params.get("dimensions") is None:
+        return index_map(eqn, output, operand, _reshape_blocks(out_shape, in_shape))
     return linear_structure(eqn, output, operand)
+
+
+def _reshape_blocks(out_shape: tuple[int, ...], in_shape: tuple[int, ...]) -> list[Block]:
+    """The smallest groups of axes that a row-major reshape maps onto each other."""
+    import numpy as np
+
+    if math.prod(out_shape) == 0:  # nothing to map
+        return [(list(range(len(out_shape))), list(range(len(in_shape))), np.zeros((0, 0)))]
+    blocks: list[Block] = []
+    o = i = 0
+    while o < len(out_shape) or i < len(in_shape):
+        out_axes, in_axes = [o], [i]
+        out_size = out_shape[o] if o < len(out_shape) else 1
+        in_size = in_shape[i] if i < len(in_shape) else 1
+        o, i = o + 1, i + 1
+        while out_size != in_size or (o < len(out_shape) and out_shape[o] == 1 and in_size > 1):
+            if out_size < in_size or (out_size == in_size and o < len(out_shape)):
+                out_size *= out_shape[o]
+                out_axes.append(o)
+                o += 1
+            else:
+                in_size *= in_shape[i]
+                in_axes.append(i)
+                i += 1
+        out_axes = [a for a in out_axes if a < len(out_shape)]
+        in_axes = [a for a in in_axes if a < len(in_shape)]
+        if len(out_axes) == 1 and len(in_axes) == 1:
+            blocks.append((out_axes, in_axes, None))
+        else:
+            blocks.append((out_axes, in_axes, np.eye(out_size)))
+    return blocks
 
 
 @edge_rule("reduce_sum")
@@ -332,10 +366,147 @@ def dot_general(eqn: Any, output: int, operand: int) -> Edge:
     return Edge(partial, values)
 
 
-@edge_rule(
-    "slice", "pad", "concatenate", "rev", "dynamic_slice", "dynamic_update_slice", "gather",
-    "scatter", "scatter-add", "scatter_add", "split",
-)
+Block = tuple[list[int], list[int], Any]
+"""``(out_axes, in_axes, matrix)``: a group of axes of v fed by a group of axes of u through
+a 0/1 matrix (rows: the out axes' entries, row-major; columns: the in axes'), or ``None`` for
+one axis to one axis unchanged (a delta)."""
+
+_MAX_SELECTION_ENTRIES = 2**22
+"""The largest constant factor of an index map (else the partial is formed matrix-free)."""
+
+
+def index_map(eqn: Any, output: int, operand: int, blocks: Sequence[Block]) -> Edge:
+    """A selection partial: deltas on unchanged axes, a constant 0/1 factor on the others.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> eqn = jax.make_jaxpr(lambda x: x[1:3])(jnp.ones(4)).eqns[0]
+    >>> edge = rule_for(eqn.primitive.name)(eqn, 0, 0)
+    >>> edge.partial.kind(), edge.values([], []).tolist()
+    ('selection', [[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]])
+    """
+    import numpy as np
+
+    out_shape, in_shape = _shape(eqn.outvars[output]), _shape(eqn.invars[operand])
+    out_labels, in_labels = list(fresh_labels(len(out_shape))), list(fresh_labels(len(in_shape)))
+    factor_labels: list[int] = []
+    matrices = []
+    for out_axes, in_axes, matrix in blocks:
+        if matrix is None:
+            in_labels[in_axes[0]] = out_labels[out_axes[0]]
+            continue
+        factor_labels += [out_labels[a] for a in out_axes] + [in_labels[a] for a in in_axes]
+        matrices.append(matrix.reshape([out_shape[a] for a in out_axes] + [in_shape[a] for a in in_axes]))
+    sizes = dict(zip(out_labels, out_shape, strict=True))
+    sizes.update(zip(in_labels, in_shape, strict=True))
+    if not matrices:
+        return Edge(Partial(tuple(out_labels), tuple(in_labels), sizes, None, None, 1.0, False, True))
+    if math.prod(sizes[label] for label in factor_labels) > _MAX_SELECTION_ENTRIES:
+        return linear_structure(eqn, output, operand)
+    constant = matrices[0]
+    for matrix in matrices[1:]:
+        constant = np.multiply.outer(constant, matrix)
+    constant = constant.astype(eqn.outvars[output].aval.dtype)
+
+    def values(invals: Sequence[Any], outvals: Sequence[Any]) -> Any:
+        return constant
+
+    partial = Partial(tuple(out_labels), tuple(in_labels), sizes, tuple(factor_labels), None, 1.0,
+                      False, True, True)
+    return Edge(partial, values)
+
+
+def _placement(out_size: int, targets: Any) -> Any:
+    """The 0/1 matrix sending entry ``i`` of an axis to ``targets[i]`` (dropped when outside)."""
+    import numpy as np
+
+    targets = np.asarray(targets)
+    matrix = np.zeros((out_size, len(targets)))
+    kept = (targets >= 0) & (targets < out_size)
+    matrix[targets[kept], np.flatnonzero(kept)] = 1.0
+    return matrix
+
+
+def _axis_blocks(out_shape, in_shape, targets: dict[int, Any]) -> list[Block]:
+    """Blocks of an operation that keeps the rank: axis ``a`` moves by ``targets[a]``."""
+    blocks: list[Block] = []
+    for axis, in_size in enumerate(in_shape):
+        moved = targets.get(axis)
+        if moved is None or (out_shape[axis] == in_size and list(moved) == list(range(in_size))):
+            blocks.append(([axis], [axis], None))
+        else:
+            blocks.append(([axis], [axis], _placement(out_shape[axis], moved)))
+    return blocks
+
+
+@edge_rule("slice")
+def slice_rule(eqn: Any, output: int, operand: int) -> Edge:
+    """A slice: entry ``start + j * stride`` of each axis becomes entry ``j``."""
+    import numpy as np
+
+    out_shape, in_shape = _shape(eqn.outvars[0]), _shape(eqn.invars[0])
+    strides = eqn.params.get("strides") or (1,) * len(in_shape)
+    targets = {}
+    for axis, (start, stride) in enumerate(zip(eqn.params["start_indices"], strides, strict=True)):
+        position = np.arange(in_shape[axis]) - start
+        targets[axis] = np.where(position % stride == 0, position // stride, -1)
+    return index_map(eqn, output, operand, _axis_blocks(out_shape, in_shape, targets))
+
+
+@edge_rule("rev")
+def rev(eqn: Any, output: int, operand: int) -> Edge:
+    """A reversal of some axes: a permutation."""
+    import numpy as np
+
+    shape = _shape(eqn.invars[0])
+    targets = {axis: np.arange(shape[axis])[::-1] for axis in eqn.params["dimensions"]}
+    return index_map(eqn, output, operand, _axis_blocks(shape, shape, targets))
+
+
+@edge_rule("pad")
+def pad(eqn: Any, output: int, operand: int) -> Edge:
+    """Padding (edges may be negative, interior padding spreads): an embedding of the operand.
+
+    The padding value's partial (a 0/1 mask over the padded entries) is a plain 0/1 factor."""
+    import numpy as np
+
+    if operand != 0:
+        return linear_structure(eqn, output, operand)
+    out_shape, in_shape = _shape(eqn.outvars[0]), _shape(eqn.invars[0])
+    targets = {
+        axis: low + np.arange(in_shape[axis]) * (interior + 1)
+        for axis, (low, _high, interior) in enumerate(eqn.params["padding_config"])
+    }
+    return index_map(eqn, output, operand, _axis_blocks(out_shape, in_shape, targets))
+
+
+@edge_rule("concatenate")
+def concatenate(eqn: Any, output: int, operand: int) -> Edge:
+    """Each operand lands in its own range of the concatenated axis."""
+    import numpy as np
+
+    axis = eqn.params["dimension"]
+    out_shape, in_shape = _shape(eqn.outvars[0]), _shape(eqn.invars[operand])
+    offset = sum(_shape(atom)[axis] for atom in eqn.invars[:operand])
+    targets = {axis: offset + np.arange(in_shape[axis])}
+    return index_map(eqn, output, operand, _axis_blocks(out_shape, in_shape, targets))
+
+
+@edge_rule("split")
+def split(eqn: Any, output: int, operand: int) -> Edge:
+    """Each output takes its own range of the split axis."""
+    import numpy as np
+
+    axis = eqn.params["axis"]
+    out_shape, in_shape = _shape(eqn.outvars[output]), _shape(eqn.invars[0])
+    offset = sum(eqn.params["sizes"][:output])
+    targets = {axis: np.arange(in_shape[axis]) - offset}
+    return index_map(eqn, output, operand, _axis_blocks(out_shape, in_shape, targets))
+
+
+@edge_rule("dynamic_slice", "dynamic_update_slice", "gather", "scatter", "scatter-add",
+           "scatter_add")
 def linear_structure(eqn: Any, output: int, operand: int) -> Edge:
     """Data movement (selection, embedding, reordering): a constant 0/1 factor when it is linear
     in the operand with constant other operands; matrix-free otherwise."""
@@ -348,9 +519,8 @@ def linear_structure(eqn: Any, output: int, operand: int) -> Edge:
     if eqn.primitive.name in ("slice", "pad", "concatenate", "rev", "reshape", "split") or others_constant:
         out_shape, in_shape = _shape(eqn.outvars[output]), _shape(eqn.invars[operand])
         if math.prod(out_shape) * math.prod(in_shape) <= 2**24:
-            edge = matrix_free(eqn, output, operand)
             partial = Partial.dense(out_shape, in_shape, arithmetic=False, symbolic=True)
-            return Edge(partial, edge.values, 0)
+            return Edge(partial, _dense_values(eqn, output, operand))
     return matrix_free(eqn, output, operand)
 
 
@@ -361,23 +531,103 @@ def _is_integer(atom: Any) -> bool:
 
 
 def matrix_free(eqn: Any, output: int, operand: int) -> Edge:
-    """Any primitive: a dense partial formed by jacfwd or jacrev of this equation alone."""
-    import jax
+    """Any primitive: a matrix-free partial, the equation's JVP and VJP at the point.
+
+    Each sweep is priced by XLA's cost analysis (:func:`sweep_cost`); the elimination
+    applies it to its neighbours' rows or columns, or forms the array where that is cheaper.
+    """
+    from .partials import LinearOperator
 
     out_shape, in_shape = _shape(eqn.outvars[output]), _shape(eqn.invars[operand])
-    n_out, n_in = math.prod(out_shape), math.prod(in_shape)
-    forward = n_in <= n_out
-    jacobian = jax.jacfwd if forward else jax.jacrev
+    jvp, vjp = sweep_cost(eqn, output, operand, True), sweep_cost(eqn, output, operand, False)
+    if jvp is None and vjp is None:  # no cost analysis: one multiply-add per entry and sweep
+        jvp = vjp = math.prod(in_shape) * math.prod(out_shape)
 
     def values(invals: Sequence[Any], outvals: Sequence[Any]) -> Any:
-        def function(x: Any) -> Any:
-            args = list(invals)
-            args[operand] = x
-            out = _bind(eqn, args)
-            return out[output] if eqn.primitive.multiple_results else out
+        return LinearOperator(_single_operand(eqn, output, operand, invals), invals[operand])
 
-        return jacobian(function)(invals[operand])
+    return Edge(Partial.matrix_free(out_shape, in_shape, jvp, vjp, symbolic=True), values)
 
-    partial = Partial.dense(out_shape, in_shape, symbolic=True)
-    creation = min(n_in, n_out) * n_in * n_out
-    return Edge(partial, values, creation)
+
+def _dense_values(eqn: Any, output: int, operand: int) -> Values:
+    """The partial of a linear equation as an array, by ``jax.jacfwd`` or ``jax.jacrev``
+    (whichever needs fewer sweeps)."""
+    import jax
+
+    n_out, n_in = math.prod(_shape(eqn.outvars[output])), math.prod(_shape(eqn.invars[operand]))
+    jacobian = jax.jacfwd if n_in <= n_out else jax.jacrev
+
+    def values(invals: Sequence[Any], outvals: Sequence[Any]) -> Any:
+        return jacobian(_single_operand(eqn, output, operand, invals))(invals[operand])
+
+    return values
+
+
+def _single_operand(eqn: Any, output: int, operand: int, invals: Sequence[Any]) -> Callable:
+    """The equation's ``output`` as a function of its ``operand`` alone (others fixed)."""
+
+    def function(x: Any) -> Any:
+        args = list(invals)
+        args[operand] = x
+        out = _bind(eqn, args)
+        return out[output] if eqn.primitive.multiple_results else out
+
+    return function
+
+
+_SWEEP_COSTS: dict[tuple, int | None] = {}
+
+
+def sweep_cost(eqn: Any, output: int, operand: int, forward: bool) -> int | None:
+    """Multiply-adds of one JVP (``forward``) or VJP of one equation, by XLA's cost analysis.
+
+    XLA counts a multiply-add as two floating-point operations; the figure is its ``flops``
+    halved (at least 1). XLA counts a loop's body once: a ``scan``'s cost is multiplied by
+    its length; a ``while`` loop's trip count is unknown before it runs, and one iteration is
+    counted. None when XLA gives no analysis.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> eqn = jax.make_jaxpr(jnp.cumsum)(jnp.ones(8)).eqns[0]
+    >>> sweep_cost(eqn, 0, 0, True) > 0
+    True
+    """
+    import jax
+    from jax.extend.core import Literal
+
+    params = tuple(sorted((key, str(value)) for key, value in eqn.params.items()))
+    avals = tuple((tuple(a.aval.shape), str(a.aval.dtype)) for a in eqn.invars)
+    key = (eqn.primitive.name, params, avals, output, operand, forward)
+    if key in _SWEEP_COSTS:
+        return _SWEEP_COSTS[key]
+    literals = {i: atom.val for i, atom in enumerate(eqn.invars) if isinstance(atom, Literal)}
+    free = [i for i in range(len(eqn.invars)) if i not in literals]
+    structs = [jax.ShapeDtypeStruct(eqn.invars[i].aval.shape, eqn.invars[i].aval.dtype) for i in free]
+    out_aval = eqn.outvars[output].aval
+    seed = jax.ShapeDtypeStruct(
+        (eqn.invars[operand].aval if forward else out_aval).shape,
+        (eqn.invars[operand].aval if forward else out_aval).dtype,
+    )
+
+    def sweep(given: Sequence[Any], direction: Any) -> Any:
+        invals = [literals.get(i) for i in range(len(eqn.invars))]
+        for i, value in zip(free, given, strict=True):
+            invals[i] = value
+        function = _single_operand(eqn, output, operand, invals)
+        if forward:
+            return jax.jvp(function, (invals[operand],), (direction,))[1]
+        return jax.vjp(function, invals[operand])[1](direction)[0]
+
+    try:
+        analysis = jax.jit(sweep).lower(structs, seed).cost_analysis()
+        if isinstance(analysis, list | tuple):
+            analysis = analysis[0] if analysis else None
+        flops = float(analysis["flops"])
+    except Exception:  # no analysis on this backend or for this primitive
+        cost = None
+    else:
+        trips = int(eqn.params.get("length", 1)) if eqn.primitive.name == "scan" else 1
+        cost = max(1, math.ceil(flops / 2)) * trips
+    _SWEEP_COSTS[key] = cost
+    return cost
