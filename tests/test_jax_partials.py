@@ -56,6 +56,13 @@ SINGLE_OPS = {
         lambda x: jax.lax.pad(x, 0.0, ((-1, 2, 1), (1, -2, 0))), (A,)),
     "split": (lambda x: jnp.split(x, [1, 3], axis=1)[1], (A,)),
     "reshape regroup": (lambda x: x.reshape(2, 6), (A,)),
+    "gather constant indices": (lambda x: x[np.array([2, 0, 1])], (A,)),
+    "gather repeated indices": (lambda x: x[:, np.array([3, 3, 0])], (A,)),
+    "gather runtime indices": (lambda x: x[jnp.argmax(x[:, 0])], (A,)),
+    "dynamic_slice": (lambda x: jax.lax.dynamic_slice(x, (1, 2), (2, 2)), (A,)),
+    "dynamic_update_slice": (lambda x, y: jax.lax.dynamic_update_slice(x, y[None, :2], (1, 1)), (A, v)),
+    "scatter set": (lambda x, y: x.at[np.array([0, 2]), 1].set(y[:2]), (A, v)),
+    "scatter add repeated": (lambda x, y: x.at[np.array([0, 0]), 1].add(y[:2]), (A, v)),
     "reshape split and merge": (lambda x: x.reshape(2, 3, 2)[:, ::2].reshape(2, 2, 2), (A,)),
     "cumsum (matrix-free)": (lambda x: jnp.cumsum(x, axis=1), (A,)),
     "sort (matrix-free)": (lambda x: jnp.sort(x), (v,)),
@@ -96,6 +103,8 @@ def test_kronecker_partials_stay_factored():
 
 SELECTIONS = {
     "slice": lambda x: x[1:3, ::2],
+    "gather": lambda x: x[np.array([2, 0])],
+    "dynamic_slice": lambda x: jax.lax.dynamic_slice(x, (1, 2), (2, 2)),
     "pad": lambda x: jnp.pad(x, ((1, 0), (0, 2))),
     "concatenate": lambda x: jnp.concatenate([x, x[:1]]),
     "rev": lambda x: jnp.flip(x, axis=0),

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..errors import JacChainError, LayerError, NonFiniteError, ShapeError, shown
 from ..layers.common import check_finite_input
 from .elimination import ProgramPlan, eliminate, plan_program
-from .partials import UNIT_PARTIALS
+from .partials import UNIT_PARTIALS, LinearOperator
 from .program import ProgramGraph, program_graph, run_program, trace_program
 
 __all__ = ["ProgramJacobian", "program_graph_of"]
@@ -216,11 +217,11 @@ class ProgramJacobian:
         program, graph, in_tree, out_tree, leaves, positions, n_out = self._trace(args)
         plan = self._plan(graph, self._key(args))
         flat = jax.tree.leaves(args)
-        values = run_program(program, flat)
+        values = run_program(program, flat, _reversible_matrix_free(graph))
         edges = {}
         for key, terms in graph.edges.items():
             partial = None
-            for op_index, _output, _operand, edge in terms:
+            for op_index, output, operand, edge in terms:
                 if op_index < 0:
                     term = edge.partial.with_value(None)
                 else:
@@ -230,6 +231,9 @@ class ProgramJacobian:
                         invals = [values[ref] for ref in op.inputs]
                         outvals = [values[ref] for ref in op.outputs]
                         factor = edge.values(invals, outvals)
+                    vjp = values.get(("pullback", op_index))
+                    if vjp is not None and isinstance(factor, LinearOperator):
+                        factor = replace(factor, pullback=_operand_vjp(vjp, output, operand, outvals))
                     term = edge.partial.with_value(factor)
                 partial = term if partial is None else partial.add(term)[0]
             edges[key] = partial
@@ -277,6 +281,22 @@ class _Outputs:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._program, name)
+
+
+def _reversible_matrix_free(graph: ProgramGraph) -> list[int]:
+    """The equations with a matrix-free partial that has a VJP (run by ``jax.vjp``)."""
+    return sorted({
+        op_index
+        for terms in graph.edges.values()
+        for op_index, _, _, edge in terms
+        if op_index >= 0 and edge.partial.sweeps is not None and edge.partial.sweeps[1] is not None
+    })
+
+
+def _operand_vjp(vjp: Callable, output: int, operand: int, outvals: Sequence[Any]) -> Callable:
+    """The cotangent of ``operand`` from one of ``output`` (cast to the output's dtype)."""
+    dtype = outvals[output].dtype
+    return lambda cotangent: vjp(cotangent.astype(dtype), output, operand)
 
 
 def jacobian_of(fun: Callable[..., Any], argnums: Any = 0, has_aux: bool = False, **options: Any):

@@ -415,6 +415,8 @@ class LinearOperator:
 
     function: Any
     point: Any
+    pullback: Any = None
+    """Optional: the VJP at ``point`` from the program's own forward pass (no recomputation)."""
 
     def matmat(self, columns: Any) -> Any:
         """``J @ columns``: ``columns`` of shape ``u.shape + (k,)`` give ``v.shape + (k,)``."""
@@ -425,15 +427,26 @@ class LinearOperator:
         def one(tangent: Any) -> Any:
             return jax.jvp(self.function, (self.point,), (tangent,))[1]
 
+        if columns.shape[-1] == 1:  # one sweep: no batching
+            return one(columns[..., 0])[..., None]
         return jax.vmap(one, in_axes=-1, out_axes=-1)(columns)
 
     def rmatmat(self, rows: Any) -> Any:
         """``rows @ J``: ``rows`` of shape ``(k,) + v.shape`` give ``(k,) + u.shape``."""
         import jax
 
-        out, pullback = jax.vjp(self.function, self.point)
-        rows = rows.astype(out.dtype)
-        return jax.vmap(lambda row: pullback(row)[0])(rows)
+        if self.pullback is not None:
+            one = self.pullback
+        else:
+            out, pullback = jax.vjp(self.function, self.point)
+            rows = rows.astype(out.dtype)
+
+            def one(row: Any) -> Any:
+                return pullback(row)[0]
+
+        if rows.shape[0] == 1:  # one sweep: no batching
+            return one(rows[0])[None]
+        return jax.vmap(one)(rows)
 
     def dense(self, forward: bool) -> Any:
         """The Jacobian as an array, by ``jax.jacfwd`` (``forward``) or ``jax.jacrev``."""

@@ -12,7 +12,7 @@ keeping every value, so that the partials' factors can be computed from them.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +97,11 @@ def _inline(program: Program, jaxpr: Any, consts: Sequence[Any], args: Sequence[
 
     for eqn in jaxpr.eqns:
         inputs = [read(atom) for atom in eqn.invars]
+        folded = _folded(program, eqn, inputs)
+        if folded is not None:
+            for var, ref in zip(eqn.outvars, folded, strict=True):
+                env[var] = ref
+            continue
         sub = _sub_jaxpr(eqn)
         if sub is not None:
             outs = _inline(program, sub[0], sub[1], inputs)
@@ -106,6 +111,39 @@ def _inline(program: Program, jaxpr: Any, consts: Sequence[Any], args: Sequence[
         for var, ref in zip(eqn.outvars, outs, strict=True):
             env[var] = ref
     return [read(atom) for atom in jaxpr.outvars]
+
+
+FOLDED_ENTRIES = 2**16
+"""The largest output (entries) of an equation on constants that tracing evaluates."""
+
+
+def _folded(program: Program, eqn: Any, inputs: Sequence[Any]) -> list[Any] | None:
+    """Constant folding: an equation whose operands are all constants is evaluated now (when
+    its outputs are small and it has no effects); its outputs become constants."""
+    import jax
+
+    if not all(isinstance(ref, tuple) for ref in inputs) or eqn.effects:
+        return None
+    if sum(math.prod(var.aval.shape) for var in eqn.outvars) > FOLDED_ENTRIES:
+        return None
+    try:
+        with jax.ensure_compile_time_eval():
+            out = eqn.primitive.bind(*(program.constants[ref[1]] for ref in inputs), **eqn.params)
+    except Exception:  # leave it to run time
+        return None
+    outs = out if eqn.primitive.multiple_results else [out]
+    return [program.constant(value) for value in outs]
+
+
+def constant_operands(program: Program, op: Op) -> Any:
+    """``op``'s equation with its constant operands as literals (the rules read their values)."""
+    from jax.extend.core import Literal
+
+    invars = [
+        Literal(program.constants[ref[1]], atom.aval) if isinstance(ref, tuple) else atom
+        for atom, ref in zip(op.eqn.invars, op.inputs, strict=True)
+    ]
+    return op.eqn.replace(invars=invars)
 
 
 def trace_program(function: Any, *args: Any) -> tuple[Program, Any, Any]:
@@ -134,8 +172,11 @@ def trace_program(function: Any, *args: Any) -> tuple[Program, Any, Any]:
     return program, in_tree, out_tree
 
 
-def run_program(program: Program, inputs: Sequence[Any]) -> dict[Any, Any]:
+def run_program(program: Program, inputs: Sequence[Any], pullbacks: Sequence[int] = ()) -> dict[Any, Any]:
     """Evaluate every equation on the input leaves; the values of all ids (and constants).
+
+    The equations of ``pullbacks`` (op indices) are run by ``jax.vjp``: their VJP, kept under
+    the key ``("pullback", index)``, reuses this forward pass (see :func:`forward_and_vjp`).
 
     Examples
     --------
@@ -148,12 +189,62 @@ def run_program(program: Program, inputs: Sequence[Any]) -> dict[Any, Any]:
     values: dict[Any, Any] = dict(zip(program.inputs, inputs, strict=True))
     for index, constant in enumerate(program.constants):
         values[("const", index)] = constant
-    for op in program.ops:
-        out = op.eqn.primitive.bind(*(values[ref] for ref in op.inputs), **op.eqn.params)
-        outs = out if op.eqn.primitive.multiple_results else [out]
+    wanted = set(pullbacks)
+    for index, op in enumerate(program.ops):
+        invals = [values[ref] for ref in op.inputs]
+        linearized = forward_and_vjp(op.eqn, invals) if index in wanted else None
+        if linearized is not None:
+            outs, values[("pullback", index)] = linearized
+        else:
+            out = op.eqn.primitive.bind(*invals, **op.eqn.params)
+            outs = out if op.eqn.primitive.multiple_results else [out]
         for ref, value in zip(op.outputs, outs, strict=True):
             values[ref] = value
     return values
+
+
+def forward_and_vjp(eqn: Any, invals: Sequence[Any]) -> tuple[list[Any], Callable] | None:
+    """An equation's outputs and its VJP from one forward pass; None without a VJP.
+
+    The VJP maps the cotangent of output ``o`` to that of operand ``a``:
+    ``vjp(cotangent, o, a)``. Integer operands are held fixed; equations with integer
+    outputs, or that JAX cannot reverse (a while loop), give None.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> eqn = jax.make_jaxpr(jnp.sin)(0.0).eqns[0]
+    >>> outs, vjp = forward_and_vjp(eqn, [jnp.asarray(0.0)])
+    >>> float(outs[0]), float(vjp(jnp.asarray(1.0), 0, 0))
+    (0.0, 1.0)
+    """
+    import jax
+    import jax.numpy as jnp
+
+    if not all(_differentiable(var.aval) for var in eqn.outvars):
+        return None
+    floats = [i for i, atom in enumerate(eqn.invars) if _differentiable(atom.aval)]
+
+    def function(*xs: Any) -> tuple[Any, ...]:
+        args = list(invals)
+        for i, x in zip(floats, xs, strict=True):
+            args[i] = x
+        out = eqn.primitive.bind(*args, **eqn.params)
+        return tuple(out) if eqn.primitive.multiple_results else (out,)
+
+    try:
+        outs, pullback = jax.vjp(function, *(invals[i] for i in floats))
+    except Exception:  # no reverse mode for this equation (a while loop)
+        return None
+
+    def vjp(cotangent: Any, output: int, operand: int) -> Any:
+        cotangents = tuple(
+            cotangent if j == output else jnp.zeros(var.aval.shape, var.aval.dtype)
+            for j, var in enumerate(eqn.outvars)
+        )
+        return pullback(cotangents)[floats.index(operand)]
+
+    return list(outs), vjp
 
 
 def _differentiable(aval: Any) -> bool:
@@ -263,12 +354,13 @@ def program_graph(program: Program, differentiated: Sequence[int]) -> ProgramGra
         if op.eqn.primitive.name in CONSTANT_PRIMITIVES:
             continue
         rule = rule_for(op.eqn.primitive.name)
+        eqn = constant_operands(program, op)
         for j, out in enumerate(op.outputs):
             if out not in keep:
                 continue
             for k, ref in enumerate(op.inputs):
                 if isinstance(ref, int) and ref in keep:
-                    edges.setdefault((ref, out), []).append((index, j, k, rule(op.eqn, j, k)))
+                    edges.setdefault((ref, out), []).append((index, j, k, rule(eqn, j, k)))
                     successors[ref] = successors.get(ref, 0) + 1
     outputs: list[int | None] = []
     copies: dict[int, int] = {}

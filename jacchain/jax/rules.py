@@ -24,7 +24,8 @@ dot_general                        Kronecker: deltas on batch and free axes, the
                                    operand as the factor
 slice, pad, concatenate, rev,      selections: deltas on unchanged axes, a constant
 split, other reshapes              0/1 index map on the others (costs nothing)
-gather, scatter, dynamic_slice     a 0/1 factor over all axes (constant indices)
+gather, scatter, dynamic_slice     a constant 0/1 factor over all axes (a selection when
+                                   injective) for constant indices; else formed at run time
 anything else (scan, while, ...)   matrix-free: a dense factor from jacfwd / jacrev
 =================================  ==================================================
 """
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .partials import Partial, fresh_labels
@@ -508,20 +509,65 @@ def split(eqn: Any, output: int, operand: int) -> Edge:
 @edge_rule("dynamic_slice", "dynamic_update_slice", "gather", "scatter", "scatter-add",
            "scatter_add")
 def linear_structure(eqn: Any, output: int, operand: int) -> Edge:
-    """Data movement (selection, embedding, reordering): a constant 0/1 factor when it is linear
-    in the operand with constant other operands; matrix-free otherwise."""
+    """Data movement linear in the operand (selections, embeddings, scatters).
+
+    With constant indices (literals, or folded constants) the partial is a constant 0/1
+    array, computed once while planning; a selection (free to compose with) when it is
+    injective both ways. With indices computed at run time it is a 0/1 array formed at run
+    time; matrix-free when too large.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> eqn = jax.make_jaxpr(lambda x: jax.lax.dynamic_slice(x, (1,), (2,)))(jnp.ones(4)).eqns[0]
+    >>> edge = rule_for(eqn.primitive.name)(eqn, 0, 0)
+    >>> edge.partial.kind(), edge.values([], []).tolist()
+    ('selection', [[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]])
+    """
+    import numpy as np
     from jax.extend.core import Literal
 
-    others_constant = all(
-        isinstance(atom, Literal) or index == operand or _is_integer(atom)
-        for index, atom in enumerate(eqn.invars)
-    )
-    if eqn.primitive.name in ("slice", "pad", "concatenate", "rev", "reshape", "split") or others_constant:
-        out_shape, in_shape = _shape(eqn.outvars[output]), _shape(eqn.invars[operand])
-        if math.prod(out_shape) * math.prod(in_shape) <= 2**24:
+    out_shape, in_shape = _shape(eqn.outvars[output]), _shape(eqn.invars[operand])
+    n_out, n_in = math.prod(out_shape), math.prod(in_shape)
+    others = [atom for index, atom in enumerate(eqn.invars) if index != operand]
+    if all(isinstance(atom, Literal) for atom in others if _is_integer(atom)) and (
+        n_out * n_in <= _MAX_SELECTION_ENTRIES
+    ):
+        constant = _constant_jacobian(eqn, output, operand)
+        if constant is not None:
+            matrix = constant.reshape(n_out, n_in)
+            injective = bool(
+                np.isin(matrix, (0, 1)).all()
+                and (matrix.size == 0 or (matrix.sum(0).max() <= 1 and matrix.sum(1).max() <= 1))
+            )
             partial = Partial.dense(out_shape, in_shape, arithmetic=False, symbolic=True)
-            return Edge(partial, _dense_values(eqn, output, operand))
+            partial = replace(partial, selection=injective)
+            return Edge(partial, lambda invals, outvals: constant)
+    if all(isinstance(atom, Literal) or _is_integer(atom) for atom in others) and n_out * n_in <= 2**24:
+        partial = Partial.dense(out_shape, in_shape, arithmetic=False, symbolic=True)
+        return Edge(partial, _dense_values(eqn, output, operand))
     return matrix_free(eqn, output, operand)
+
+
+def _constant_jacobian(eqn: Any, output: int, operand: int) -> Any:
+    """The partial of an equation linear in ``operand`` whose indices are literals: a numpy
+    array (None when JAX cannot evaluate it now)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from jax.extend.core import Literal
+
+    dtype = eqn.outvars[output].aval.dtype
+    try:
+        with jax.ensure_compile_time_eval():
+            invals = [
+                atom.val if isinstance(atom, Literal) else jnp.zeros(atom.aval.shape, atom.aval.dtype)
+                for atom in eqn.invars
+            ]
+            function = _single_operand(eqn, output, operand, invals)
+            return np.asarray(jax.jacfwd(function)(invals[operand]), dtype=dtype)
+    except Exception:  # not evaluable while planning: formed at run time instead
+        return None
 
 
 def _is_integer(atom: Any) -> bool:
