@@ -41,6 +41,7 @@ from .graph import MAX_TOTAL_SIZE, GraphSpec, Value
 __all__ = [
     "ORDERS",
     "MAX_EXACT_INTERMEDIATES",
+    "LinearizedModel",
     "EliminationGraph",
     "Elimination",
     "elimination_graph",
@@ -163,6 +164,15 @@ class _Linearized:
 
     def cost(self, v: int) -> int:
         return self.sizes[v] * self.inflow[v] * self.outflow[v]
+
+    def copy(self) -> _Linearized:
+        """An independent copy of the structure (values are not copied)."""
+        twin = object.__new__(_Linearized)
+        twin.sizes, twin.weights, twin.values = self.sizes, self.weights, None
+        twin.preds = [dict(edges) for edges in self.preds]
+        twin.succs = [dict(edges) for edges in self.succs]
+        twin.inflow, twin.outflow, twin.light = list(self.inflow), list(self.outflow), list(self.light)
+        return twin
 
     def eliminate(self, v: int) -> int:
         cost = self.cost(v)
@@ -355,6 +365,42 @@ def markowitz_eliminations(graph: EliminationGraph) -> list[Elimination]:
                 pending[x] = state.cost(x)
                 heapq.heappush(heap, (pending[x], x))
     return steps
+
+
+class LinearizedModel:
+    """The cost model of vertex elimination on a linearized graph, for
+    :func:`jacchain.graphs.search.search_order`.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from jacchain.graphs.graph import graph_spec
+    >>> from jacchain.graphs.search import search_order
+    >>> G = nx.path_graph(5, create_using=nx.DiGraph)
+    >>> nx.set_node_attributes(G, {0: 1000, 1: 10, 2: 1000, 3: 10, 4: 1000}, "size")
+    >>> eg = elimination_graph(graph_spec(G))
+    >>> search_order(LinearizedModel(eg), {"forward": eg.intermediates}, iterations=20).cost
+    10200000
+    """
+
+    def __init__(self, graph: EliminationGraph) -> None:
+        self.graph = graph
+        self.intermediates = graph.intermediates
+
+    def start(self) -> _Linearized:
+        return _Linearized(self.graph, None)
+
+    def copy(self, state: _Linearized) -> _Linearized:
+        return state.copy()
+
+    def cost(self, state: _Linearized, v: int) -> int:
+        return state.cost(v)
+
+    def eliminate(self, state: _Linearized, v: int) -> int:
+        return state.eliminate(v)
+
+    def neighbours(self, state: _Linearized, v: int) -> list[int]:
+        return [*state.preds[v], *state.succs[v]]
 
 
 Masks = tuple[Any, Any, Any]

@@ -42,17 +42,30 @@ def _neighbours(edges: Edges) -> tuple[dict[int, set[int]], dict[int, set[int]]]
     return preds, succs
 
 
-def _eliminate_one(edges: Edges, preds, succs, v: int, unit_partials: str, apply: bool) -> int:
+class _PartialAlgebra:
+    """Composition and sum of :class:`Partial` objects under one counting convention."""
+
+    def __init__(self, unit_partials: str) -> None:
+        self.unit_partials = unit_partials
+
+    def compose(self, upper: Partial, lower: Partial) -> tuple[Partial, int]:
+        return upper.compose(lower, self.unit_partials)
+
+    def add(self, old: Partial, new: Partial) -> tuple[Partial, int]:
+        return old.add(new, self.unit_partials)
+
+
+def _eliminate_one(edges: Edges, preds, succs, v: int, algebra: Any, apply: bool) -> int:
     """Eliminate ``v`` (or, with ``apply`` False, only count what it would cost)."""
     cost = 0
     incoming, outgoing = sorted(preds.get(v, ())), sorted(succs.get(v, ()))
     for u in incoming:
         for w in outgoing:
-            product, spent = edges[(v, w)].compose(edges[(u, v)], unit_partials)
+            product, spent = algebra.compose(edges[(v, w)], edges[(u, v)])
             cost += spent
             old = edges.get((u, w))
             if old is not None:
-                product, spent = old.add(product, unit_partials)
+                product, spent = algebra.add(old, product)
                 cost += spent
             if apply:
                 edges[(u, w)] = product
@@ -86,7 +99,7 @@ def eliminate(edges: Edges, order: Sequence[int], unit_partials: str = "free") -
     preds, succs = _neighbours(edges)
     total = 0
     for v in order:
-        total += _eliminate_one(edges, preds, succs, v, unit_partials, apply=True)
+        total += _eliminate_one(edges, preds, succs, v, _PartialAlgebra(unit_partials), apply=True)
     for key, partial in edges.items():  # matrix-free partials left are formed as arrays
         if partial.sweeps is not None:
             edges[key], cost = partial.materialized()
@@ -115,10 +128,11 @@ def markowitz_order(edges: Edges, intermediates: Sequence[int], unit_partials: s
     """
     edges = dict(edges)
     preds, succs = _neighbours(edges)
+    algebra = _PartialAlgebra(unit_partials)
     position = {v: i for i, v in enumerate(intermediates)}
     version = dict.fromkeys(intermediates, 0)
     heap = [
-        (_eliminate_one(edges, preds, succs, v, unit_partials, apply=False), position[v], v, 0)
+        (_eliminate_one(edges, preds, succs, v, algebra, apply=False), position[v], v, 0)
         for v in intermediates
     ]
     heapq.heapify(heap)
@@ -128,15 +142,102 @@ def markowitz_order(edges: Edges, intermediates: Sequence[int], unit_partials: s
         if v not in version or seen != version[v]:
             continue
         neighbours = set(preds.get(v, ())) | set(succs.get(v, ()))
-        _eliminate_one(edges, preds, succs, v, unit_partials, apply=True)
+        _eliminate_one(edges, preds, succs, v, algebra, apply=True)
         order.append(v)
         del version[v]
         for x in neighbours:
             if x in version:
                 version[x] += 1
-                cost = _eliminate_one(edges, preds, succs, x, unit_partials, apply=False)
+                cost = _eliminate_one(edges, preds, succs, x, algebra, apply=False)
                 heapq.heappush(heap, (cost, position[x], x, version[x]))
     return order
+
+
+class _CachedAlgebra:
+    """The algebra of :class:`_PartialAlgebra` on structure ids: each distinct structure
+    (labels up to renaming, sizes, scale, flags) gets an id, and each composition or sum of
+    two structures is computed once."""
+
+    def __init__(self, unit_partials: str) -> None:
+        self.unit_partials = unit_partials
+        self.ids: dict[tuple, int] = {}
+        self.partials: list[Partial] = []
+        self.products: dict[tuple[int, int], tuple[int, int]] = {}
+        self.sums: dict[tuple[int, int], tuple[int, int]] = {}
+
+    def id(self, partial: Partial) -> int:
+        mapping: dict[int, int] = {}
+
+        def canonical(labels):
+            return None if labels is None else tuple(mapping.setdefault(x, len(mapping)) for x in labels)
+
+        key = (
+            canonical(partial.out_labels), canonical(partial.in_labels),
+            canonical(partial.factor_labels),
+            tuple(partial.sizes[x] for x in sorted(mapping, key=mapping.__getitem__)),
+            partial.scale, partial.arithmetic, partial.selection, partial.sweeps,
+        )
+        found = self.ids.get(key)
+        if found is None:
+            found = self.ids[key] = len(self.partials)
+            self.partials.append(partial)
+        return found
+
+    def compose(self, upper: int, lower: int) -> tuple[int, int]:
+        found = self.products.get((upper, lower))
+        if found is None:
+            product, cost = self.partials[upper].compose(self.partials[lower], self.unit_partials)
+            found = self.products[(upper, lower)] = (self.id(product), cost)
+        return found
+
+    def add(self, old: int, new: int) -> tuple[int, int]:
+        found = self.sums.get((old, new))
+        if found is None:
+            total, cost = self.partials[old].add(self.partials[new], self.unit_partials)
+            found = self.sums[(old, new)] = (self.id(total), cost)
+        return found
+
+
+class ProgramSearchModel:
+    """Vertex elimination on a program's structured partials, as a
+    :class:`~jacchain.graphs.search.SearchModel` (symbolic, compositions cached by
+    structure, so that an order costs a few dictionary lookups per product).
+
+    Examples
+    --------
+    >>> from jacchain.graphs.search import replay
+    >>> def dense(out, into):
+    ...     return Partial.dense((out,), (into,), symbolic=True)
+    >>> edges = {(0, 1): dense(1, 8), (1, 2): dense(8, 1), (2, 3): dense(1, 8)}
+    >>> model = ProgramSearchModel(edges, [1, 2])
+    >>> replay(model, [2, 1]), elimination_cost(edges, [2, 1])
+    (16, 16)
+    """
+
+    def __init__(self, edges: Edges, intermediates: Sequence[int], unit_partials: str = "free"):
+        self.algebra = _CachedAlgebra(unit_partials)
+        self.edges = {key: self.algebra.id(partial) for key, partial in edges.items()}
+        self.intermediates = tuple(intermediates)
+
+    def start(self) -> tuple[dict, dict, dict]:
+        edges = dict(self.edges)
+        preds, succs = _neighbours(edges)
+        return edges, preds, succs
+
+    def copy(self, state: tuple[dict, dict, dict]) -> tuple[dict, dict, dict]:
+        edges, preds, succs = state
+        return (dict(edges), {v: set(s) for v, s in preds.items()},
+                {v: set(s) for v, s in succs.items()})
+
+    def cost(self, state: tuple[dict, dict, dict], v: int) -> int:
+        return _eliminate_one(*state, v, self.algebra, apply=False)
+
+    def eliminate(self, state: tuple[dict, dict, dict], v: int) -> int:
+        return _eliminate_one(*state, v, self.algebra, apply=True)
+
+    def neighbours(self, state: tuple[dict, dict, dict], v: int) -> list[int]:
+        _, preds, succs = state
+        return [*preds.get(v, ()), *succs.get(v, ())]
 
 
 @dataclass(frozen=True)
@@ -251,7 +352,7 @@ def _steps(edges: Edges, order: Sequence[int], unit_partials: str) -> tuple[Elim
     steps = []
     for index, v in enumerate(order, 1):
         n_preds, n_succs = len(preds.get(v, ())), len(succs.get(v, ()))
-        cost = _eliminate_one(edges, preds, succs, v, unit_partials, apply=True)
+        cost = _eliminate_one(edges, preds, succs, v, _PartialAlgebra(unit_partials), apply=True)
         steps.append(EliminationStep(index, v, n_preds, n_succs, cost))
     return tuple(steps)
 
