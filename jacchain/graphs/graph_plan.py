@@ -8,8 +8,11 @@ fields of a chain :class:`~jacchain.Plan`:
   the chain of block-structured layers between them with :func:`jacchain.plan`;
 - ``"forward"``, ``"reverse"``, ``"markowitz"``, ``"exact"``: vertex elimination on the
   linearized graph in that order (:mod:`jacchain.graphs.elimination`);
+- ``"search"``: an anytime search for a cheaper elimination order, seeded with forward,
+  reverse and Markowitz (:mod:`jacchain.graphs.search`);
+- ``order=[...]``: an elimination order given by the user;
 - ``"auto"``: all of them (``"exact"`` up to :data:`AUTO_EXACT_INTERMEDIATES`
-  intermediate vertices), keeping the cheapest.
+  intermediate vertices, ``"search"`` beyond, briefly), keeping the cheapest.
 
 Costs are scalar multiply-adds under the rules of :mod:`jacchain.chains.cost` (identity blocks
 free, diagonal blocks counted by their size); FLOPs are twice that.
@@ -23,12 +26,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..errors import GraphError, MethodError, NonFiniteError, shown
+from ..errors import GraphError, MethodError, NonFiniteError, PlanFormatError, shown
 from ..plans.plan import Plan, Step, plan
 from ..plans.report import check_max_rows, format_dims, step_table
 from .elimination import (
     Elimination,
     EliminationGraph,
+    LinearizedModel,
     eliminate,
     elimination_graph,
     eliminations,
@@ -36,6 +40,8 @@ from .elimination import (
     markowitz_eliminations,
 )
 from .graph import GraphLayers, GraphSpec, graph_layers, graph_spec, layer_operators, read_graph
+from .graph_plan_json import graph_plan_from_json, graph_plan_to_json
+from .search import DEFAULT_TIME_LIMIT, search_order
 
 __all__ = [
     "GRAPH_METHODS",
@@ -45,13 +51,22 @@ __all__ = [
     "plan_graph",
 ]
 
-GRAPH_METHODS = ("auto", "chain", "forward", "reverse", "markowitz", "exact")
+GRAPH_METHODS = ("auto", "chain", "forward", "reverse", "markowitz", "exact", "search")
 """The planning methods of :func:`plan_graph`."""
 
 AUTO_EXACT_INTERMEDIATES = 16
 """``"auto"`` runs the exact elimination order on graphs with at most this many intermediates."""
 
-_PREFERENCE = ("forward", "reverse", "exact", "markowitz", "chain")
+AUTO_PATIENCE = 300
+"""``"auto"`` stops its search after this many constructions in a row without improvement
+(or after :data:`~jacchain.graphs.search.DEFAULT_TIME_LIMIT` seconds)."""
+
+SEARCH_PATIENCE = 3000
+"""``"search"`` without a ``time_limit`` stops after this many constructions in a row
+without improvement (or after :data:`~jacchain.graphs.search.DEFAULT_TIME_LIMIT` seconds);
+with one, it runs until the limit."""
+
+_PREFERENCE = ("forward", "reverse", "exact", "order", "search", "markowitz", "chain")
 
 
 class EliminationStep(NamedTuple):
@@ -83,7 +98,7 @@ class GraphPlan:
         The method asked for (one of :data:`GRAPH_METHODS`).
     strategy : str
         What produced the plan: ``"chain"``, ``"forward"``, ``"reverse"``,
-        ``"markowitz"`` or ``"exact"``.
+        ``"markowitz"``, ``"exact"``, ``"search"`` or ``"order"`` (the user's).
     cost : int
         Multiply-adds of this plan.
     forward_cost, reverse_cost : int
@@ -96,7 +111,8 @@ class GraphPlan:
         A tuple of :class:`EliminationStep`, one per eliminated vertex, or for the chain
         strategy the chain plan's steps (its lazy sequence of :class:`~jacchain.Step`).
     order : tuple or None
-        The eliminated nodes in order (None for the chain strategy).
+        The eliminated nodes in order (None for the chain strategy): pass it back as
+        ``plan_graph(..., order=plan.order)``, or export it.
     candidates : tuple of (str, int)
         Each strategy tried and its cost.
     chain_plan : Plan or None
@@ -192,6 +208,60 @@ class GraphPlan:
 
     def __repr__(self) -> str:
         return f"<jacchain.GraphPlan {self.describe()}>"
+
+    def _key(self) -> tuple:
+        return (self.spec, self.method, self.strategy, self.order, self.cost, self.candidates,
+                self.chain_plan)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GraphPlan):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def to_json(self, indent: int | None = None) -> str:
+        """The plan as JSON: the graph's structure, the order (or chain plan), the costs.
+
+        Node names must be strings or ints (a PlanFormatError says so otherwise).
+
+        Examples
+        --------
+        >>> import jacchain as jc
+        >>> t = jc.trace(lambda a, b: (a + b) * (b + 1), a=2.0, b=1.0)
+        >>> p = jc.plan_graph(t.graph, t.inputs, t.outputs)
+        >>> jc.GraphPlan.from_json(p.to_json()) == p
+        True
+        """
+        return graph_plan_to_json(self, indent)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> GraphPlan:
+        """Read a plan written by :meth:`to_json`, replaying its order and checking its costs.
+
+        Raises
+        ------
+        PlanFormatError
+            If the text is not such a plan (see
+            :func:`jacchain.graphs.graph_plan_json.graph_plan_from_json`).
+        """
+
+        def with_chain_plan(by_layers: GraphPlan, text: str) -> GraphPlan:
+            stored = Plan.from_json(text)
+            if stored.chain != by_layers.chain_plan.chain:
+                raise PlanFormatError(
+                    "not a valid jacchain graph plan: its chain plan is for other graph layers"
+                )
+            return replace(by_layers, chain_plan=stored, cost=stored.cost, mode=stored.mode,
+                           steps=stored.steps)
+
+        return graph_plan_from_json(text, plan_graph, with_chain_plan, GRAPH_METHODS, _PREFERENCE)
+
+    def _relabeled(self, method: str, strategy: str,
+                  candidates: tuple[tuple[str, int], ...]) -> GraphPlan:
+        """The same plan, reported as made by ``method`` and ``strategy`` (JSON reading)."""
+        return replace(self, method=method, strategy=strategy, candidates=candidates)
 
     def evaluate(self, graph: Any) -> np.ndarray:
         """Compute the Jacobian of ``graph`` by this plan's own products or eliminations.
@@ -358,7 +428,15 @@ def _chain_plan(
 
 
 def plan_graph(
-    graph: Any, inputs: Any = None, outputs: Any = None, method: str = "auto"
+    graph: Any,
+    inputs: Any = None,
+    outputs: Any = None,
+    method: str = "auto",
+    *,
+    order: Sequence[Hashable] | None = None,
+    time_limit: float | None = None,
+    seed: int = 0,
+    progress: Any = None,
 ) -> GraphPlan:
     """Plan the cheapest way to compute the Jacobian of a computational graph.
 
@@ -372,12 +450,27 @@ def plan_graph(
         The Jacobian's column and row blocks, in order. Default: the sources and the sinks
         (see :func:`jacchain.graphs.graph.read_graph`).
     method : str
-        ``"auto"`` (try everything below, ``"exact"`` only up to
-        :data:`AUTO_EXACT_INTERMEDIATES` intermediates, keep the cheapest), ``"chain"``
-        (graph layers and the chain planner), or a vertex elimination order:
-        ``"forward"`` (topological), ``"reverse"``, ``"markowitz"`` (greedy cheapest
-        vertex first), ``"exact"`` (optimal, dynamic programming over eliminated sets; at
-        most 20 intermediates).
+        ``"auto"`` (try everything below, ``"exact"`` up to
+        :data:`AUTO_EXACT_INTERMEDIATES` intermediates and a short ``"search"`` beyond,
+        keep the cheapest), ``"chain"`` (graph layers and the chain planner), or a vertex
+        elimination order: ``"forward"`` (topological), ``"reverse"``, ``"markowitz"``
+        (greedy cheapest vertex first), ``"exact"`` (optimal, dynamic programming over
+        eliminated sets; at most 20 intermediates), ``"search"`` (an anytime search
+        seeded with forward, reverse and Markowitz, never worse than them; see
+        :func:`jacchain.graphs.search.search_order`).
+    order : sequence of nodes, optional
+        Eliminate the intermediate nodes in this order instead (every one once; for
+        example an order exported from another tool, or a plan's ``order``). The plan's
+        strategy is then ``"order"``.
+    time_limit : float, optional
+        Seconds of search. ``"search"`` runs until it; by default it stops after 1 s or
+        :data:`SEARCH_PATIENCE` constructions in a row without improvement, whichever
+        comes first. ``"auto"`` searches 1 s at most, and stops after
+        :data:`AUTO_PATIENCE` constructions without improvement.
+    seed : int
+        The search's random seed: the same seed visits the same orders.
+    progress : bool or callable, optional
+        Report the search's improvements (see :func:`~jacchain.graphs.search.search_order`).
 
     Returns
     -------
@@ -388,16 +481,17 @@ def plan_graph(
     GraphError
         For an invalid graph, inputs or outputs (the message names the node or edge).
     MethodError
-        For an unknown method, or ``"exact"`` on a graph with more than 20 intermediates.
+        For an unknown method, ``"exact"`` on a graph with more than 20 intermediates,
+        a bad search budget or seed, or an ``order`` that is not every intermediate once.
 
     Notes
     -----
-    Tie rule: ``"exact"`` and ``"auto"`` return forward elimination whenever it costs no
-    more than the best plan found, else reverse elimination whenever it costs no more;
-    ``"auto"`` otherwise prefers exact, then Markowitz, then graph layers among equal
-    costs. So ``"auto"`` is never worse than forward or reverse mode, and ``"exact"``
-    is never worse than ``"markowitz"``. ``"markowitz"`` and ``"chain"`` return what
-    their heuristic finds.
+    Tie rule: ``"exact"``, ``"search"`` and ``"auto"`` return forward elimination whenever
+    it costs no more than the best plan found, else reverse elimination whenever it costs
+    no more; ``"auto"`` otherwise prefers exact, then search, then Markowitz, then graph
+    layers among equal costs. So ``"auto"`` and ``"search"`` are never worse than forward
+    or reverse mode or Markowitz, and ``"exact"`` is never worse than ``"markowitz"``.
+    ``"markowitz"`` and ``"chain"`` return what their heuristic finds.
 
     Limits. Measured with ``python experiments/graph_scale.py`` on a shared 2-core
     machine, one BLAS thread (CPU seconds, ``experiments/results/graph_scale.md``):
@@ -406,9 +500,9 @@ def plan_graph(
     about linear in the graph plus the fill-in (for elimination, the sum over
     eliminated vertices of their predecessors times successors at that moment): random
     DAGs of 5,000 nodes and 15,000 dense edges plan by ``"forward"`` or ``"reverse"`` in
-    0.3-0.5 s, by ``"markowitz"`` in 0.4-0.9 s, by ``"chain"`` in 0.6-1.1 s and by
-    ``"auto"`` (all four) in 0.9-1.6 s; a path graph of 10,000 nodes by ``"chain"`` or
-    ``"auto"`` in about 0.5 s. ``"chain"`` plans the graph layers with
+    0.3-0.5 s, by ``"markowitz"`` in 0.4-0.9 s, by ``"chain"`` in 0.6-1.1 s; ``"auto"``
+    adds its search (at most a second) to those. A path graph of 10,000 nodes plans by
+    ``"chain"`` in about 0.5 s. ``"chain"`` plans the graph layers with
     :func:`jacchain.plan`, so long chains of structured layers take that planner's time
     (a residual network of 401 structured graph layers: 0.65 s).
 
@@ -422,6 +516,8 @@ def plan_graph(
     >>> p = plan_graph(G)
     >>> p.cost, p.forward_cost, p.reverse_cost, p.evaluate(G)
     (3, 3, 3, array([[2., 5.]]))
+    >>> plan_graph(G, order=["d", "c"]).cost
+    3
     """
     if not isinstance(method, str) or method not in GRAPH_METHODS:
         raise MethodError(
@@ -434,26 +530,67 @@ def plan_graph(
         "forward": eliminations(eg, eg.intermediates),
         "reverse": eliminations(eg, eg.intermediates[::-1]),
     }
-    tried = [method] if method != "auto" else ["forward", "reverse", "markowitz", "chain"]
-    if method == "auto" and len(eg.intermediates) <= AUTO_EXACT_INTERMEDIATES:
-        tried.append("exact")
+    if order is not None:
+        done["order"] = eliminations(eg, _user_order(spec, eg, order))
+        tried = ["order"]
+    elif method == "auto":
+        tried = ["forward", "reverse", "markowitz", "chain"]
+        tried.append("exact" if len(eg.intermediates) <= AUTO_EXACT_INTERMEDIATES else "search")
+    else:
+        tried = [method]
     if "exact" in tried:
         done["exact"] = eliminations(eg, exact_order(eg)[0])
-    if "markowitz" in tried:
+    if "markowitz" in tried or "search" in tried:
         done["markowitz"] = markowitz_eliminations(eg)
+    if "search" in tried:
+        seeds = {name: tuple(step.vertex for step in done[name])
+                 for name in ("forward", "reverse", "markowitz")}
+        budget = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
+        patience = SEARCH_PATIENCE if time_limit is None else None
+        if method == "auto":
+            budget, patience = min(budget, DEFAULT_TIME_LIMIT), AUTO_PATIENCE
+        found = search_order(LinearizedModel(eg), seeds, time_limit=budget, seed=seed,
+                             patience=patience, progress=progress)
+        done["search"] = eliminations(eg, found.order)
+        if method == "search":
+            tried += ["forward", "reverse", "markowitz"]
     costs = {name: sum(step.cost for step in steps) for name, steps in done.items()}
     pure = (costs["forward"], costs["reverse"])
     if "chain" in tried:
         by_layers = _chain_plan(spec, method, pure, ())
         costs["chain"] = by_layers.cost
     candidates = tuple((name, costs[name]) for name in _PREFERENCE if name in costs)
-    strategy = method
-    if method in ("auto", "exact"):
+    strategy = "order" if order is not None else method
+    if order is None and method in ("auto", "exact", "search"):
         best = min(costs[name] for name in tried)
         strategy = next(name for name in _PREFERENCE if name in costs and costs[name] <= best)
     if strategy == "chain":
         return replace(by_layers, candidates=candidates)
     return _elimination_plan(spec, eg, method, strategy, done[strategy], pure, candidates)
+
+
+def _user_order(spec: GraphSpec, graph: EliminationGraph, order: Any) -> tuple[int, ...]:
+    """A user's order of node names as vertex positions, checked: every intermediate once."""
+    if isinstance(order, str | bytes) or not isinstance(order, Sequence):
+        raise MethodError(f"order must be a sequence of nodes, got {shown(order)}")
+    where = {spec.names[graph.origin[v]]: v for v in graph.intermediates}
+    vertices = []
+    for name in order:
+        try:
+            vertices.append(where[name])
+        except (KeyError, TypeError):
+            raise MethodError(
+                f"order names {shown(name)}, which is not an intermediate node of the graph "
+                "(inputs, outputs and nodes off every input-output path are not eliminated)"
+            ) from None
+    if len(set(vertices)) != len(vertices) or len(vertices) != len(graph.intermediates):
+        missing = [spec.names[graph.origin[v]] for v in graph.intermediates if v not in vertices]
+        raise MethodError(
+            f"order must list every intermediate node once: {len(vertices)} given, "
+            f"{len(set(vertices))} distinct, {len(graph.intermediates)} intermediates"
+            + (f"; missing {shown(missing[0])}" if missing else "")
+        )
+    return tuple(vertices)
 
 
 def _report(p: GraphPlan, max_rows: int) -> str:

@@ -12,8 +12,9 @@ restarts from prefixes of the best order found (GRASP with path relinking in the
   snapshot), then finishes the order greedily, choosing next the vertex that is cheapest
   to eliminate now, its cost perturbed by a random factor in ``[1, 1 + noise]`` (ties
   broken at random; ``noise`` varies between iterations, 0 included);
-- or it keeps the best order past the prefix with a few vertices moved earlier or later by
-  random distances (a local move around the best order);
+- or it keeps the best order past the prefix with one vertex moved to another place, or a
+  few vertices moved earlier or later by random distances (local moves around the best
+  order);
 - a construction is abandoned as soon as its cost exceeds the best cost (branch and bound);
 - an order that costs less becomes the best, and its prefixes the new restart points; one
   that costs the same replaces it too (a move along a plateau of equal costs, common where
@@ -40,8 +41,9 @@ from ..errors import MethodError, shown
 
 __all__ = ["SearchModel", "SearchResult", "search_order", "NOISES", "DEFAULT_TIME_LIMIT"]
 
-NOISES = (0.0, 0.0, 0.05, 0.1, 0.2, 0.5, 1.0)
-"""The perturbations a construction draws from (0: greedy, ties broken at random)."""
+NOISES = (0.0, 0.0, 0.05, 0.1, 0.2, 0.5, 1.0, 10.0)
+"""The perturbations a construction draws from (0: greedy, ties broken at random; 10:
+nearly a random order)."""
 
 DEFAULT_TIME_LIMIT = 1.0
 """Seconds of search by default (the planners run it for every new graph)."""
@@ -177,6 +179,8 @@ def search_order(
     best_name = min(costs, key=lambda name: costs[name])
     best_order, best_cost = tuple(seeds[best_name]), costs[best_name]
     history = [(time.perf_counter() - clock, best_cost)]
+    if len(model.intermediates) <= 1:  # one order only
+        return SearchResult(best_order, best_cost, costs, 0, history[0][0], tuple(history))
     report = _reporter(progress, time_limit)
     snapshots = _snapshots(model, best_order)
     count = since = 0
@@ -303,15 +307,21 @@ def _nearby(
     rng: random.Random,
     bound: int,
 ) -> tuple[tuple[int, ...], int] | None:
-    """The best order past ``position`` with a few vertices moved earlier or later by
-    random distances; None once it costs more than ``bound``."""
-    chance, reach = rng.choice(SHIFTS), max(2, (len(best) - position) // 4)
-    keyed = []
-    for rank, v in enumerate(best[position:]):
-        shift = rng.choice((-1, 1)) * rng.uniform(1, reach) if rng.random() < chance else 0.0
-        keyed.append((rank - shift, rank, v))
+    """The best order past ``position`` with one vertex moved to another place, or a few
+    moved earlier or later by random distances; None once it costs more than ``bound``."""
+    rest = list(best[position:])
+    if rng.random() < 0.5:  # one vertex moves anywhere later in the order (an insertion)
+        v = rest.pop(rng.randrange(len(rest)))
+        rest.insert(rng.randrange(len(rest) + 1), v)
+    else:  # a few vertices move by random distances
+        chance, reach = rng.choice(SHIFTS), max(2, len(rest) // 4)
+        keyed = []
+        for rank, v in enumerate(rest):
+            shift = rng.choice((-1, 1)) * rng.uniform(1, reach) if rng.random() < chance else 0.0
+            keyed.append((rank - shift, rank, v))
+        rest = [v for _key, _rank, v in sorted(keyed)]
     order = list(best[:position])
-    for _key, _rank, v in sorted(keyed):
+    for v in rest:
         cost += model.eliminate(state, v)
         if cost > bound:
             return None

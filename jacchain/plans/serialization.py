@@ -14,7 +14,7 @@ from ..chains.operations import Operation
 from ..chains.validate import check_steps
 from ..errors import JacChainError, PlanFormatError
 
-__all__ = ["plan_to_json", "plan_from_json", "FORMAT", "VERSION"]
+__all__ = ["plan_to_json", "plan_from_json", "load_json", "FORMAT", "VERSION"]
 
 FORMAT = "jacchain.plan"
 VERSION = 1
@@ -114,22 +114,30 @@ _FIELDS = frozenset(
 )
 
 
-def _reject_constant(name: str) -> None:
-    raise PlanFormatError(f"not a valid jacchain plan: {name} is not a number a plan can hold")
+def load_json(text: Any, fail: Callable[[str], PlanFormatError] | None = None) -> Any:
+    """Parse JSON text; every failure (syntax, nesting depth, huge numbers, NaN or Infinity)
+    is a PlanFormatError made by ``fail(message)`` (default: a plan's).
 
-
-def _load(text: Any) -> Any:
-    """Parse JSON text; every failure (syntax, nesting depth, huge numbers) is a PlanFormatError."""
+    Examples
+    --------
+    >>> load_json('{"a": [1, 2]}')
+    {'a': [1, 2]}
+    """
+    fail = fail or _fail
     if not isinstance(text, (str, bytes, bytearray)):
-        raise _fail(f"expected JSON text (str or bytes), got {type(text).__name__}")
+        raise fail(f"expected JSON text (str or bytes), got {type(text).__name__}")
+
+    def reject(name: str) -> None:
+        raise fail(f"{name} is not a number a plan can hold")
+
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=reject)
     except PlanFormatError:
         raise
     except RecursionError:
-        raise _fail("malformed JSON (nested too deeply)") from None
+        raise fail("malformed JSON (nested too deeply)") from None
     except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError, Python's digit limit
-        raise _fail(f"malformed JSON ({err})") from None
+        raise fail(f"malformed JSON ({err})") from None
 
 
 def plan_from_json(text: str | bytes, build: Callable[..., Any]) -> Any:
@@ -152,7 +160,7 @@ def plan_from_json(text: str | bytes, build: Callable[..., Any]) -> Any:
     >>> plan_from_json(jc.plan([2, 3, 4]).to_json(), jc.Plan.from_steps).dims
     (2, 3, 4)
     """
-    document = _load(text)
+    document = load_json(text)
     if not isinstance(document, dict):
         raise _fail(f"expected a JSON object, got {type(document).__name__}")
     unknown = sorted(set(document) - _FIELDS)

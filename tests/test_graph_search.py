@@ -1,0 +1,205 @@
+"""Elimination-order search, user-given orders, and graph plans as JSON."""
+
+import json
+import time
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import jacchain as jc
+from jacchain.errors import MethodError, PlanFormatError
+from jacchain.graphs.elimination import (
+    LinearizedModel,
+    elimination_graph,
+    exact_order,
+    markowitz_order,
+    order_cost,
+)
+from jacchain.graphs.graph import graph_spec
+from jacchain.graphs.search import replay, search_order
+from jacchain.testing import profile_examples, random_dag, sum_over_paths
+
+
+def _elimination(seed, n_nodes=14, max_size=6, p=0.3):
+    G, inputs, outputs = random_dag(seed, n_nodes=n_nodes, max_size=max_size, edge_probability=p)
+    return G, inputs, outputs, elimination_graph(graph_spec(G, inputs, outputs))
+
+
+def _seeds(eg):
+    return {"forward": eg.intermediates, "reverse": eg.intermediates[::-1],
+            "markowitz": markowitz_order(eg)}
+
+
+@settings(max_examples=profile_examples(15), deadline=None)
+@given(st.integers(0, 10**6), st.integers(4, 20), st.integers(0, 3))
+def test_the_search_is_never_worse_than_its_seeds_and_its_cost_is_its_orders(seed, n, search_seed):
+    _, _, _, eg = _elimination(seed, n_nodes=n)
+    seeds = _seeds(eg)
+    result = search_order(LinearizedModel(eg), seeds, time_limit=None, iterations=30,
+                          seed=search_seed)
+    assert sorted(result.order) == sorted(eg.intermediates)
+    assert result.cost == order_cost(eg, result.order)
+    assert result.cost <= min(order_cost(eg, order) for order in seeds.values())
+    assert result.seeds == {name: order_cost(eg, order) for name, order in seeds.items()}
+
+
+def test_the_search_finds_the_exact_optimum_on_small_graphs():
+    found = 0
+    for seed in range(40):
+        _, _, _, eg = _elimination(seed, n_nodes=12)
+        if not 2 <= len(eg.intermediates) <= 10:
+            continue
+        found += 1
+        optimum = exact_order(eg)[1]
+        result = search_order(LinearizedModel(eg), _seeds(eg), time_limit=None, iterations=2000)
+        assert result.cost == optimum, seed
+    assert found >= 20
+
+
+def test_the_search_is_deterministic_for_a_seed_and_stops_at_its_time_limit():
+    _, _, _, eg = _elimination(7, n_nodes=60, p=0.08)
+    runs = [search_order(LinearizedModel(eg), _seeds(eg), time_limit=None, iterations=60, seed=s)
+            for s in (3, 3, 4)]
+    assert runs[0].order == runs[1].order and runs[0].history[-1][1] == runs[1].cost
+    start = time.perf_counter()
+    timed = search_order(LinearizedModel(eg), _seeds(eg), time_limit=0.3, seed=3)
+    assert time.perf_counter() - start < 2.0
+    assert timed.cost <= min(timed.seeds.values())
+    costs = [cost for _, cost in timed.history]
+    assert costs == sorted(costs, reverse=True) and costs[-1] == timed.cost
+
+
+def test_the_search_reports_its_improvements_when_asked():
+    _, _, _, eg = _elimination(11, n_nodes=40, p=0.12)
+    seen = []
+    result = search_order(LinearizedModel(eg), _seeds(eg), time_limit=None, iterations=200,
+                          progress=seen.append)
+    assert [r.cost for r in seen] == [cost for _, cost in result.history[1:]]
+
+
+@pytest.mark.parametrize("bad", [{"time_limit": -1.0}, {"time_limit": None}, {"iterations": "5"},
+                                 {"seed": 1.5}, {"time_limit": True}])
+def test_bad_search_budgets_are_method_errors(bad):
+    _, _, _, eg = _elimination(1)
+    options = {"time_limit": 1.0, **bad}
+    with pytest.raises(MethodError):
+        search_order(LinearizedModel(eg), _seeds(eg), **options)
+
+
+def test_plan_graph_search_and_auto_use_the_search_beyond_the_exact_limit():
+    G, inputs, outputs = random_dag(5, n_nodes=60, max_size=8, edge_probability=0.08)
+    searched = jc.plan_graph(G, inputs, outputs, "search", time_limit=0.5, seed=1)
+    tried = dict(searched.candidates)
+    assert searched.cost <= min(tried["forward"], tried["reverse"], tried["markowitz"])
+    assert searched.cost < tried["markowitz"]  # these graphs leave room below Markowitz
+    auto = jc.plan_graph(G, inputs, outputs)
+    assert "search" in dict(auto.candidates) and auto.cost <= dict(auto.candidates)["markowitz"]
+    np.testing.assert_allclose(searched.evaluate(G), sum_over_paths(G, inputs, outputs),
+                               rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=profile_examples(10), deadline=None)
+@given(st.integers(0, 10**6), st.randoms(use_true_random=False))
+def test_a_given_order_reproduces_its_cost_and_evaluates_correctly(seed, shuffle):
+    G, inputs, outputs, eg = _elimination(seed, n_nodes=10)
+    order = list(jc.plan_graph(G, inputs, outputs, "forward").order)
+    shuffle.shuffle(order)
+    p = jc.plan_graph(G, inputs, outputs, order=order)
+    assert p.strategy == "order" and list(p.order) == order
+    spec = graph_spec(G, inputs, outputs)
+    positions = {spec.names[eg.origin[v]]: v for v in eg.intermediates}
+    assert p.cost == order_cost(eg, tuple(positions[name] for name in order))
+    np.testing.assert_allclose(p.evaluate(G), sum_over_paths(G, inputs, outputs), rtol=1e-9,
+                               atol=1e-9)
+    again = jc.plan_graph(G, inputs, outputs, order=p.order)
+    assert again == p
+
+
+def test_bad_orders_are_method_errors_that_say_why():
+    G, inputs, outputs, eg = _elimination(3, n_nodes=10)
+    order = list(jc.plan_graph(G, inputs, outputs, "forward").order)
+    assert len(order) >= 2
+    for bad, words in [(order[:-1], "every intermediate"), (order + order[:1], "every intermediate"),
+                       (order[:-1] + [inputs[0]], "not an intermediate"), ("ab", "sequence"),
+                       (order[:-1] + [["unhashable"]], "not an intermediate")]:
+        with pytest.raises(MethodError, match=words):
+            jc.plan_graph(G, inputs, outputs, order=bad)
+
+
+def _example_graph():
+    G = nx.DiGraph()
+    G.add_nodes_from(["a", "b"], size=3)
+    G.add_nodes_from(["c", "d"], size=2)
+    G.add_node("e", size=4)
+    G.add_edges_from([("a", "c"), ("b", "c"), ("b", "d"), ("c", "e"), ("d", "e")], kind="dense")
+    return G
+
+
+@pytest.mark.parametrize("method", ["auto", "chain", "forward", "reverse", "markowitz", "exact",
+                                    "search"])
+def test_graph_plans_round_trip_through_json(method):
+    G, inputs, outputs = random_dag(2, n_nodes=12, max_size=5, edge_probability=0.35)
+    p = jc.plan_graph(G, inputs, outputs, method, time_limit=0.2)
+    text = p.to_json()
+    q = jc.GraphPlan.from_json(text)
+    assert q == p and hash(q) == hash(p)
+    assert q.cost == p.cost and q.order == p.order and q.strategy == p.strategy
+    assert q.report() == p.report()
+    np.testing.assert_allclose(q.evaluate(G), p.evaluate(G))
+    assert json.loads(q.to_json()) == json.loads(text)
+
+
+def test_graph_plans_differ_when_their_orders_do():
+    G = _example_graph()
+    assert jc.plan_graph(G, method="forward") != jc.plan_graph(G, order=["d", "c"])
+    assert jc.plan_graph(G, method="forward") == jc.plan_graph(G, method="forward")
+
+
+def test_tampered_graph_plan_json_is_refused():
+    p = jc.plan_graph(_example_graph(), method="reverse")
+    document = json.loads(p.to_json())
+    tampered = [
+        {**document, "cost": document["cost"] + 1},
+        {**document, "order": document["order"][:1]},
+        {**document, "sizes": [0] + document["sizes"][1:]},
+        {**document, "edges": document["edges"] + [[4, 0, "dense"]]},
+        {**document, "version": 2},
+        {**document, "strategy": "magic"},
+        {**document, "extra": 1},
+        {**document, "names": document["names"][::-1]},
+    ]
+    for bad in tampered:
+        with pytest.raises(PlanFormatError):
+            jc.GraphPlan.from_json(json.dumps(bad))
+    for text in ("", "[]", "{", '{"cost": NaN}', b"\xff"):
+        with pytest.raises(PlanFormatError):
+            jc.GraphPlan.from_json(text)
+
+
+def test_node_names_that_json_cannot_hold_are_named_in_the_error():
+    G = nx.relabel_nodes(_example_graph(), {"c": ("c", 1)})
+    with pytest.raises(PlanFormatError, match="strings or ints"):
+        jc.plan_graph(G).to_json()
+
+
+def test_the_program_search_model_costs_orders_as_the_program_elimination_does():
+    jnp = pytest.importorskip("jax.numpy")
+    from jacchain.jax.elimination import ProgramSearchModel, elimination_cost
+    from jacchain.jax.program import program_graph, trace_program
+
+    def f(x, y):
+        h = jnp.sin(x) * y
+        return jnp.tanh(h @ h.T).sum(axis=0) + jnp.cos(y).sum()
+
+    program, _, _ = trace_program(f, jnp.ones((3, 2)), jnp.ones((3, 2)))
+    graph = program_graph(program, program.inputs)
+    edges, inner = graph.partials(), graph.intermediates
+    rng = np.random.default_rng(0)
+    for convention in ("free", "counted"):
+        model = ProgramSearchModel(edges, inner, convention)
+        for _ in range(5):
+            order = list(rng.permutation(inner))
+            assert replay(model, order) == elimination_cost(edges, order, convention)
