@@ -203,3 +203,34 @@ def test_the_program_search_model_costs_orders_as_the_program_elimination_does()
         for _ in range(5):
             order = list(rng.permutation(inner))
             assert replay(model, order) == elimination_cost(edges, order, convention)
+
+
+def test_auto_searches_only_up_to_its_limit(monkeypatch):
+    from jacchain.graphs import graph_plan
+
+    G, inputs, outputs = random_dag(5, n_nodes=60, max_size=8, edge_probability=0.08)
+    monkeypatch.setattr(graph_plan, "AUTO_SEARCH_INTERMEDIATES", 20)
+    assert "search" not in dict(jc.plan_graph(G, inputs, outputs).candidates)
+
+
+def test_the_jax_front_end_searches_programs_in_both_conventions():
+    jax = pytest.importorskip("jax")
+    jnp = pytest.importorskip("jax.numpy")
+    from jacchain.jax import jacobian
+
+    def f(x, y):
+        a = jnp.sin(x) * y
+        b = jnp.exp(a) / (1.0 + y * y)
+        c = a * b - jnp.cos(b) * x
+        return jnp.stack([c * a, b + c, jnp.tanh(a * c)])
+
+    args = (jnp.asarray(0.3), jnp.asarray(-1.2))
+    for convention in ("free", "counted"):
+        jac = jacobian(f, (0, 1), method="search", unit_partials=convention, time_limit=None,
+                       seed=1)
+        plan = jac.plan(*args)
+        assert plan.cost <= min(plan.forward_cost, plan.reverse_cost, plan.markowitz_cost)
+        assert plan.strategy in ("forward", "reverse", "search", "markowitz")
+        expected = jax.jacrev(f, (0, 1))(*args)
+        for got, want in zip(jac(*args), expected, strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)

@@ -41,7 +41,7 @@ from .elimination import (
 )
 from .graph import GraphLayers, GraphSpec, graph_layers, graph_spec, layer_operators, read_graph
 from .graph_plan_json import graph_plan_from_json, graph_plan_to_json
-from .search import DEFAULT_TIME_LIMIT, search_order
+from .search import DEFAULT_TIME_LIMIT, SEARCH_PATIENCE, search_order
 
 __all__ = [
     "GRAPH_METHODS",
@@ -57,14 +57,14 @@ GRAPH_METHODS = ("auto", "chain", "forward", "reverse", "markowitz", "exact", "s
 AUTO_EXACT_INTERMEDIATES = 16
 """``"auto"`` runs the exact elimination order on graphs with at most this many intermediates."""
 
+AUTO_SEARCH_INTERMEDIATES = 1000
+"""``"auto"`` searches graphs with more than :data:`AUTO_EXACT_INTERMEDIATES` and at most
+this many intermediates (beyond, one greedy pass alone takes a good part of a second)."""
+
 AUTO_PATIENCE = 300
 """``"auto"`` stops its search after this many constructions in a row without improvement
 (or after :data:`~jacchain.graphs.search.DEFAULT_TIME_LIMIT` seconds)."""
 
-SEARCH_PATIENCE = 3000
-"""``"search"`` without a ``time_limit`` stops after this many constructions in a row
-without improvement (or after :data:`~jacchain.graphs.search.DEFAULT_TIME_LIMIT` seconds);
-with one, it runs until the limit."""
 
 _PREFERENCE = ("forward", "reverse", "exact", "order", "search", "markowitz", "chain")
 
@@ -451,8 +451,8 @@ def plan_graph(
         (see :func:`jacchain.graphs.graph.read_graph`).
     method : str
         ``"auto"`` (try everything below, ``"exact"`` up to
-        :data:`AUTO_EXACT_INTERMEDIATES` intermediates and a short ``"search"`` beyond,
-        keep the cheapest), ``"chain"`` (graph layers and the chain planner), or a vertex
+        :data:`AUTO_EXACT_INTERMEDIATES` intermediates and a short ``"search"`` beyond, up
+        to :data:`AUTO_SEARCH_INTERMEDIATES`; keep the cheapest), ``"chain"`` (graph layers and the chain planner), or a vertex
         elimination order: ``"forward"`` (topological), ``"reverse"``, ``"markowitz"``
         (greedy cheapest vertex first), ``"exact"`` (optimal, dynamic programming over
         eliminated sets; at most 20 intermediates), ``"search"`` (an anytime search
@@ -464,7 +464,7 @@ def plan_graph(
         strategy is then ``"order"``.
     time_limit : float, optional
         Seconds of search. ``"search"`` runs until it; by default it stops after 1 s or
-        :data:`SEARCH_PATIENCE` constructions in a row without improvement, whichever
+        :data:`~jacchain.graphs.search.SEARCH_PATIENCE` constructions in a row without improvement, whichever
         comes first. ``"auto"`` searches 1 s at most, and stops after
         :data:`AUTO_PATIENCE` constructions without improvement.
     seed : int
@@ -500,9 +500,10 @@ def plan_graph(
     about linear in the graph plus the fill-in (for elimination, the sum over
     eliminated vertices of their predecessors times successors at that moment): random
     DAGs of 5,000 nodes and 15,000 dense edges plan by ``"forward"`` or ``"reverse"`` in
-    0.3-0.5 s, by ``"markowitz"`` in 0.4-0.9 s, by ``"chain"`` in 0.6-1.1 s; ``"auto"``
-    adds its search (at most a second) to those. A path graph of 10,000 nodes plans by
-    ``"chain"`` in about 0.5 s. ``"chain"`` plans the graph layers with
+    0.3-0.5 s, by ``"markowitz"`` in 0.4-0.9 s, by ``"chain"`` in 0.6-1.1 s and by
+    ``"auto"`` (all four; no search past 1,000 intermediates) in 0.9-1.6 s; a path graph
+    of 10,000 nodes by ``"chain"`` or ``"auto"`` in about 0.5 s. The search in ``"auto"``
+    adds at most about a second on graphs of 17 to 1,000 intermediates. ``"chain"`` plans the graph layers with
     :func:`jacchain.plan`, so long chains of structured layers take that planner's time
     (a residual network of 401 structured graph layers: 0.65 s).
 
@@ -535,7 +536,10 @@ def plan_graph(
         tried = ["order"]
     elif method == "auto":
         tried = ["forward", "reverse", "markowitz", "chain"]
-        tried.append("exact" if len(eg.intermediates) <= AUTO_EXACT_INTERMEDIATES else "search")
+        if len(eg.intermediates) <= AUTO_EXACT_INTERMEDIATES:
+            tried.append("exact")
+        elif len(eg.intermediates) <= AUTO_SEARCH_INTERMEDIATES:
+            tried.append("search")
     else:
         tried = [method]
     if "exact" in tried:

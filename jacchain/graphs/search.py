@@ -39,7 +39,8 @@ from typing import Any, Protocol
 
 from ..errors import MethodError, shown
 
-__all__ = ["SearchModel", "SearchResult", "search_order", "NOISES", "DEFAULT_TIME_LIMIT"]
+__all__ = ["SearchModel", "SearchResult", "search_order", "replay", "NOISES",
+           "DEFAULT_TIME_LIMIT", "SEARCH_PATIENCE"]
 
 NOISES = (0.0, 0.0, 0.05, 0.1, 0.2, 0.5, 1.0, 10.0)
 """The perturbations a construction draws from (0: greedy, ties broken at random; 10:
@@ -47,6 +48,10 @@ nearly a random order)."""
 
 DEFAULT_TIME_LIMIT = 1.0
 """Seconds of search by default (the planners run it for every new graph)."""
+
+SEARCH_PATIENCE = 3000
+"""Without a time limit of their own, the planners' searches also stop after this many
+constructions in a row without improvement."""
 
 FRESH_START = 0.25
 """The share of constructions that start from the empty order rather than a prefix."""

@@ -27,6 +27,8 @@ def jacobian(
     method: str = "auto",
     order: Sequence[int] | None = None,
     unit_partials: str = "free",
+    time_limit: float | None = None,
+    seed: int = 0,
     calibrate: bool = False,
     memory_limit: int | None = None,
 ) -> Any:
@@ -44,14 +46,19 @@ def jacobian(
     has_aux : bool
         ``fun`` returns ``(output, aux)``; the result is then ``(jacobian, aux)``.
     method : str
-        ``"auto"`` (the cheapest of the orders below), ``"forward"`` (eliminate in program
-        order: forward mode), ``"reverse"`` (reverse mode), ``"markowitz"`` (greedy).
+        ``"auto"`` (the cheapest of forward, reverse and Markowitz), ``"forward"``
+        (eliminate in program order: forward mode), ``"reverse"`` (reverse mode),
+        ``"markowitz"`` (greedy), ``"search"`` (an anytime search seeded with those three,
+        never worse than them; run once per new input shape, as every plan).
     order : sequence of int, optional
         Eliminate in this order instead: every intermediate vertex of :func:`graph` once
         (for example an order exported from Graphax or AlphaGrad).
     unit_partials : str
         ``"free"`` (default) or ``"counted"``: whether multiplying by a +-1 partial costs
         nothing or counts (AlphaGrad's convention), when choosing and reporting orders.
+    time_limit, seed
+        The search's budget in seconds (by default up to 1 s, stopping earlier when it
+        stops improving) and random seed (``method="search"``).
     calibrate, memory_limit
         For the sequence form only (see :class:`JacobianFunction`).
 
@@ -88,7 +95,7 @@ def jacobian(
         if not (isinstance(argnums, int) and not isinstance(argnums, bool) and argnums == 0):
             method = argnums  # the earlier form jacobian(layers, method)
         return JacobianFunction(fun, method, calibrate, memory_limit)
-    return ProgramJacobian(fun, argnums, has_aux, method, order, unit_partials)
+    return ProgramJacobian(fun, argnums, has_aux, method, order, unit_partials, time_limit, seed)
 
 
 def graph(fun: Callable[..., Any], *args: Any, argnums: Any = 0) -> Any:

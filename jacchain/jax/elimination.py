@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import MethodError, shown
+from ..graphs.search import DEFAULT_TIME_LIMIT, SEARCH_PATIENCE, search_order
 from ..plans.report import check_max_rows, step_table
 from .partials import UNIT_PARTIALS, Partial
 
@@ -27,7 +28,7 @@ __all__ = [
     "plan_program",
 ]
 
-METHODS = ("auto", "forward", "reverse", "markowitz")
+METHODS = ("auto", "forward", "reverse", "markowitz", "search")
 """The elimination orders of the JAX front end (``order=`` gives any other)."""
 
 Edges = dict[tuple[int, int], Partial]
@@ -260,7 +261,8 @@ class ProgramPlan:
     method : str
         The method asked for.
     strategy : str
-        What produced the order: ``"forward"``, ``"reverse"``, ``"markowitz"`` or ``"order"``.
+        What produced the order: ``"forward"``, ``"reverse"``, ``"markowitz"``, ``"search"``
+        or ``"order"``.
     mode : str
         ``"forward"`` or ``"reverse"`` when the order is program order or its reverse, else
         ``"mixed"``.
@@ -364,6 +366,8 @@ def plan_program(
     order: Sequence[int] | None = None,
     unit_partials: str = "free",
     assembly_cost: dict[str, int] | None = None,
+    time_limit: float | None = None,
+    seed: int = 0,
 ) -> ProgramPlan:
     """Choose the elimination order of a program graph and cost it in both conventions.
 
@@ -375,7 +379,8 @@ def plan_program(
         The vertices to eliminate, in program order.
     method : str
         ``"auto"`` (the cheapest of forward, reverse and Markowitz), ``"forward"``,
-        ``"reverse"`` or ``"markowitz"``.
+        ``"reverse"``, ``"markowitz"`` or ``"search"`` (an anytime search seeded with the
+        three, never worse than them: :func:`jacchain.graphs.search.search_order`).
     order : sequence of int, optional
         An order to follow instead (every intermediate once).
     unit_partials : str
@@ -383,6 +388,11 @@ def plan_program(
     assembly_cost : dict, optional
         ``{convention: multiply-adds}`` of forming the edges' partials (sums of repeated
         operands), added to every order's cost.
+    time_limit : float, optional
+        Seconds of search (``"search"``); by default up to 1 s, stopping earlier after
+        :data:`~jacchain.graphs.search.SEARCH_PATIENCE` constructions without improvement.
+    seed : int
+        The search's random seed.
 
     Returns
     -------
@@ -417,13 +427,22 @@ def plan_program(
         name: elimination_cost(edges, o, unit_partials) + fixed.get(unit_partials, 0)
         for name, o in orders.items()
     }
+    if method == "search" and order is None:
+        budget = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
+        found = search_order(
+            ProgramSearchModel(edges, intermediates, unit_partials), orders, time_limit=budget,
+            seed=seed, patience=SEARCH_PATIENCE if time_limit is None else None,
+        )
+        orders["search"] = list(found.order)
+        costs["search"] = found.cost + fixed.get(unit_partials, 0)
     if order is not None:
         chosen = _checked_order(order, intermediates)
         strategy = "order"
         orders["order"] = chosen
         costs["order"] = elimination_cost(edges, chosen, unit_partials) + fixed.get(unit_partials, 0)
-    elif method == "auto":
-        strategy = min(("forward", "reverse", "markowitz"), key=lambda name: costs[name])
+    elif method in ("auto", "search"):
+        names = ("forward", "reverse") + (("search",) if method == "search" else ()) + ("markowitz",)
+        strategy = min(names, key=lambda name: costs[name])  # ties: the first named
     else:
         strategy = method
     chosen = orders[strategy]

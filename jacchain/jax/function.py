@@ -76,6 +76,8 @@ class ProgramJacobian:
         method: str = "auto",
         order: Sequence[int] | None = None,
         unit_partials: str = "free",
+        time_limit: float | None = None,
+        seed: int = 0,
     ) -> None:
         if not callable(fun):
             raise JacChainError(f"jacobian expects a function, got {type(fun).__name__}")
@@ -91,6 +93,7 @@ class ProgramJacobian:
         self.method = method
         self.order = None if order is None else tuple(order)
         self.unit_partials = unit_partials
+        self.time_limit, self.seed = time_limit, seed
         self._plans: dict[Any, ProgramPlan] = {}
         self._jitted: Any = None
 
@@ -157,6 +160,8 @@ class ProgramJacobian:
                 self.order,
                 self.unit_partials,
                 {convention: graph.assembly_cost(convention) for convention in UNIT_PARTIALS},
+                self.time_limit,
+                self.seed,
             )
             self._plans[key] = plan
         return plan
