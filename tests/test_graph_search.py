@@ -33,8 +33,8 @@ def _seeds(eg):
             "markowitz": markowitz_order(eg)}
 
 
-@settings(max_examples=profile_examples(15), deadline=None)
-@given(st.integers(0, 10**6), st.integers(4, 20), st.integers(0, 3))
+@settings(max_examples=profile_examples(8), deadline=None)
+@given(st.integers(0, 10**6), st.integers(4, 16), st.integers(0, 3))
 def test_the_search_is_never_worse_than_its_seeds_and_its_cost_is_its_orders(seed, n, search_seed):
     _, _, _, eg = _elimination(seed, n_nodes=n)
     seeds = _seeds(eg)
@@ -48,7 +48,7 @@ def test_the_search_is_never_worse_than_its_seeds_and_its_cost_is_its_orders(see
 
 def test_the_search_finds_the_exact_optimum_on_small_graphs():
     found = 0
-    for seed in range(40):
+    for seed in range(24):
         _, _, _, eg = _elimination(seed, n_nodes=12)
         if not 2 <= len(eg.intermediates) <= 10:
             continue
@@ -56,7 +56,7 @@ def test_the_search_finds_the_exact_optimum_on_small_graphs():
         optimum = exact_order(eg)[1]
         result = search_order(LinearizedModel(eg), _seeds(eg), time_limit=None, iterations=2000)
         assert result.cost == optimum, seed
-    assert found >= 20
+    assert found >= 12
 
 
 def test_the_search_is_deterministic_for_a_seed_and_stops_at_its_time_limit():
@@ -91,7 +91,7 @@ def test_bad_search_budgets_are_method_errors(bad):
 
 def test_plan_graph_search_and_auto_use_the_search_beyond_the_exact_limit():
     G, inputs, outputs = random_dag(5, n_nodes=60, max_size=8, edge_probability=0.08)
-    searched = jc.plan_graph(G, inputs, outputs, "search", time_limit=0.5, seed=1)
+    searched = jc.plan_graph(G, inputs, outputs, "search", time_limit=0.3, seed=1)
     tried = dict(searched.candidates)
     assert searched.cost <= min(tried["forward"], tried["reverse"], tried["markowitz"])
     assert searched.cost < tried["markowitz"]  # these graphs leave room below Markowitz
@@ -101,7 +101,7 @@ def test_plan_graph_search_and_auto_use_the_search_beyond_the_exact_limit():
                                rtol=1e-9, atol=1e-9)
 
 
-@settings(max_examples=profile_examples(10), deadline=None)
+@settings(max_examples=profile_examples(6), deadline=None)
 @given(st.integers(0, 10**6), st.randoms(use_true_random=False))
 def test_a_given_order_reproduces_its_cost_and_evaluates_correctly(seed, shuffle):
     G, inputs, outputs, eg = _elimination(seed, n_nodes=10)
@@ -226,7 +226,7 @@ def test_the_jax_front_end_searches_programs_in_both_conventions():
 
     args = (jnp.asarray(0.3), jnp.asarray(-1.2))
     for convention in ("free", "counted"):
-        jac = jacobian(f, (0, 1), method="search", unit_partials=convention, time_limit=None,
+        jac = jacobian(f, (0, 1), method="search", unit_partials=convention, time_limit=0.2,
                        seed=1)
         plan = jac.plan(*args)
         assert plan.cost <= min(plan.forward_cost, plan.reverse_cost, plan.markowitz_cost)
