@@ -118,6 +118,19 @@ def test_a_given_order_reproduces_its_cost_and_evaluates_correctly(seed, shuffle
     assert again == p
 
 
+@pytest.mark.parametrize("bad", [{"time_limit": -1}, {"time_limit": "1"}, {"seed": "0"},
+                                 {"method": "exact", "order": []}])
+def test_bad_search_options_are_refused_whatever_the_method(bad):
+    with pytest.raises(MethodError):
+        jc.plan_graph(_example_graph(), **{"method": "forward", **bad})
+    jax = pytest.importorskip("jax")
+    from jacchain.jax import jacobian
+
+    if "order" not in bad:
+        with pytest.raises(jc.JacChainError):
+            jacobian(jax.numpy.sin, **bad)
+
+
 def test_bad_orders_are_method_errors_that_say_why():
     G, inputs, outputs, eg = _elimination(3, n_nodes=10)
     order = list(jc.plan_graph(G, inputs, outputs, "forward").order)

@@ -41,7 +41,7 @@ from .elimination import (
 )
 from .graph import GraphLayers, GraphSpec, graph_layers, graph_spec, layer_operators, read_graph
 from .graph_plan_json import graph_plan_from_json, graph_plan_to_json
-from .search import DEFAULT_TIME_LIMIT, SEARCH_PATIENCE, search_order
+from .search import DEFAULT_TIME_LIMIT, SEARCH_PATIENCE, check_budget, search_order
 
 __all__ = [
     "GRAPH_METHODS",
@@ -482,7 +482,8 @@ def plan_graph(
         For an invalid graph, inputs or outputs (the message names the node or edge).
     MethodError
         For an unknown method, ``"exact"`` on a graph with more than 20 intermediates,
-        a bad search budget or seed, or an ``order`` that is not every intermediate once.
+        a bad search budget or seed, a method and an order together, or an ``order`` that
+        is not every intermediate once.
 
     Notes
     -----
@@ -525,6 +526,9 @@ def plan_graph(
             f"unknown graph method {shown(method)}; valid methods: "
             f"{', '.join(map(repr, GRAPH_METHODS))}"
         )
+    check_budget(1.0 if time_limit is None else time_limit, None, None, seed)
+    if order is not None and method != "auto":
+        raise MethodError(f"give either a method or an order, not both (method {method!r})")
     spec = graph_spec(graph, inputs, outputs)
     eg = elimination_graph(spec)
     done = {

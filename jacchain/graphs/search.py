@@ -39,7 +39,7 @@ from typing import Any, Protocol
 
 from ..errors import MethodError, shown
 
-__all__ = ["SearchModel", "SearchResult", "search_order", "replay", "NOISES",
+__all__ = ["SearchModel", "SearchResult", "search_order", "replay", "check_budget", "NOISES",
            "DEFAULT_TIME_LIMIT", "SEARCH_PATIENCE"]
 
 NOISES = (0.0, 0.0, 0.05, 0.1, 0.2, 0.5, 1.0, 10.0)
@@ -175,7 +175,7 @@ def search_order(
     >>> result.cost, result.seeds
     (10200000, {'forward': 30000000})
     """
-    _check_budget(time_limit, iterations, patience, seed)
+    check_budget(time_limit, iterations, patience, seed)
     if not seeds:
         raise MethodError("the search needs at least one seed order")
     clock = time.perf_counter()
@@ -216,7 +216,18 @@ def search_order(
                         tuple(history))
 
 
-def _check_budget(time_limit: Any, iterations: Any, patience: Any, seed: Any) -> None:
+def check_budget(time_limit: Any, iterations: Any, patience: Any, seed: Any) -> None:
+    """Raise a MethodError unless the budget is non-negative numbers (one at least) and
+    the seed an int.
+
+    Examples
+    --------
+    >>> check_budget(1.0, None, None, 0)
+    >>> check_budget(None, None, None, 0)
+    Traceback (most recent call last):
+    ...
+    jacchain.errors.MethodError: the search needs a budget: time_limit, iterations or patience
+    """
     for name, value in (("time_limit", time_limit), ("iterations", iterations),
                         ("patience", patience)):
         if value is None:

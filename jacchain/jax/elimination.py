@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import MethodError, shown
-from ..graphs.search import DEFAULT_TIME_LIMIT, SEARCH_PATIENCE, search_order
+from ..graphs.search import DEFAULT_TIME_LIMIT, SEARCH_PATIENCE, check_budget, search_order
 from ..plans.report import check_max_rows, step_table
 from .partials import UNIT_PARTIALS, Partial
 
@@ -416,6 +416,7 @@ def plan_program(
             f"unit_partials must be one of {', '.join(map(repr, UNIT_PARTIALS))}, got "
             f"{shown(unit_partials)}"
         )
+    check_budget(1.0 if time_limit is None else time_limit, None, None, seed)
     other = "counted" if unit_partials == "free" else "free"
     orders = {
         "forward": list(intermediates),

@@ -85,7 +85,7 @@ class ProgramJacobian:
             raise JacChainError(
                 f"unit_partials must be one of {UNIT_PARTIALS}, got {shown(unit_partials)}"
             )
-        plan_program({}, [], method, None, unit_partials)  # checks the method up front
+        plan_program({}, [], method, None, unit_partials, None, time_limit, seed)  # checks up front
         self.fun = fun
         self.argnums = _argnums(argnums)
         self.single = isinstance(argnums, numbers.Integral)
