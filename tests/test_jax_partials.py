@@ -56,6 +56,10 @@ SINGLE_OPS = {
     "split": (lambda x: jnp.split(x, [1, 3], axis=1)[1], (A,)),
     "reshape regroup": (lambda x: x.reshape(2, 6), (A,)),
     "gather constant indices": (lambda x: x[np.array([2, 0, 1])], (A,)),
+    "gather columns, repeated": (lambda x: x[:, np.array([3, 3, 0])], (A,)),
+    "gather two axes": (lambda x: x[np.array([2, 0]), np.array([1, 3])], (A,)),
+    "take out of bounds": (lambda x: jnp.take(x, np.array([1, 7]), axis=1, mode="fill",
+                                              fill_value=0.0), (A,)),
     "gather runtime indices": (lambda x: x[jnp.argmax(x[:, 0])], (A,)),
     "dynamic_slice": (lambda x: jax.lax.dynamic_slice(x, (1, 2), (2, 2)), (A,)),
     "dynamic_update_slice": (lambda x, y: jax.lax.dynamic_update_slice(x, y[None, :2], (1, 1)), (A, v)),
@@ -87,6 +91,18 @@ def test_every_edge_structure_equals_its_dense_partial(name):
                 assert partial.out_shape == graph.shapes[w] and partial.in_shape == graph.shapes[u]
                 if len(program.ops) == 1 and u == program.inputs[position]:
                     np.testing.assert_allclose(partial.to_dense(), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("index, stored", [
+    (lambda x: x[:, np.array([3, 3, 0])], 3 * 4),  # a delta on the rows: 3 x 4 factor
+    (lambda x: x[np.array([2, 0])], 2 * 3),  # a delta on the columns
+    (lambda x: jax.lax.dynamic_slice(x, (1, 0), (2, 4)), 2 * 3),
+])
+def test_gathers_with_constant_indices_keep_the_axes_they_leave_alone(index, stored):
+    program, _, _ = trace_program(index, A)
+    graph = program_graph(program, [program.inputs[0]])
+    (terms,) = graph.edges.values()
+    assert terms[0][3].partial.stored() == stored
 
 
 def test_kronecker_partials_stay_factored():

@@ -530,9 +530,12 @@ def linear_structure(eqn: Any, output: int, operand: int) -> Edge:
     out_shape, in_shape = _shape(eqn.outvars[output]), _shape(eqn.invars[operand])
     n_out, n_in = math.prod(out_shape), math.prod(in_shape)
     others = [atom for index, atom in enumerate(eqn.invars) if index != operand]
-    if all(isinstance(atom, Literal) for atom in others if _is_integer(atom)) and (
-        n_out * n_in <= _MAX_SELECTION_ENTRIES
-    ):
+    indices_known = all(isinstance(atom, Literal) for atom in others if _is_integer(atom))
+    if indices_known and eqn.primitive.name in ("gather", "dynamic_slice") and operand == 0:
+        edge = _taken(eqn, output)
+        if edge is not None:
+            return edge
+    if indices_known and n_out * n_in <= _MAX_SELECTION_ENTRIES:
         constant = _constant_jacobian(eqn, output, operand)
         if constant is not None:
             matrix = constant.reshape(n_out, n_in)
@@ -547,6 +550,77 @@ def linear_structure(eqn: Any, output: int, operand: int) -> Edge:
         partial = Partial.dense(out_shape, in_shape, arithmetic=False, symbolic=True)
         return Edge(partial, _dense_values(eqn, output, operand))
     return matrix_free(eqn, output, operand)
+
+
+def _taken(eqn: Any, output: int) -> Edge | None:
+    """A gather or dynamic slice with constant indices as deltas on the axes it leaves alone
+    and a constant 0/1 factor on the others, found by running it on the entries' own
+    positions; None when the map does not factor so (then all axes form the factor)."""
+    import jax
+    import numpy as np
+    from jax.extend.core import Literal
+
+    out_shape, in_shape = _shape(eqn.outvars[output]), _shape(eqn.invars[0])
+    n_in = math.prod(in_shape)
+    dtype = eqn.invars[0].aval.dtype
+    if not 0 < n_in < 2**24 or not np.issubdtype(dtype, np.floating) or np.finfo(dtype).nmant < 23:
+        return None
+    try:
+        with jax.ensure_compile_time_eval():
+            positions = np.arange(1, n_in + 1, dtype=dtype).reshape(in_shape)
+            invals = [positions] + [atom.val for atom in eqn.invars[1:] if isinstance(atom, Literal)]
+            if len(invals) != len(eqn.invars):
+                return None
+            out = _bind(eqn, invals)
+            source = np.asarray(out[output] if eqn.primitive.multiple_results else out)
+    except Exception:  # not evaluable while planning
+        return None
+    source = np.where(np.isfinite(source) & (source >= 1), source, 0).astype(np.int64) - 1
+    found = source >= 0
+    where = np.unravel_index(np.maximum(source, 0), in_shape)
+    out_labels = list(fresh_labels(len(out_shape)))
+    in_labels = list(fresh_labels(len(in_shape)))
+    matched: dict[int, int] = {}
+    for o, size in enumerate(out_shape):
+        along = np.arange(size).reshape([-1 if a == o else 1 for a in range(len(out_shape))])
+        for i, in_size in enumerate(in_shape):
+            if i not in matched.values() and in_size == size and np.all(~found | (where[i] == along)):
+                matched[o] = i
+                in_labels[i] = out_labels[o]
+                break
+    if len(matched) == len(out_shape) and not found.all():
+        return None
+    rest_out = [o for o in range(len(out_shape)) if o not in matched]
+    rest_in = [i for i in range(len(in_shape)) if i not in matched.values()]
+    # the map on the other axes must not depend on the matched ones: compare with its slice
+    first = tuple(0 if o in matched else slice(None) for o in range(len(out_shape)))
+    for values in [found] + [where[i] for i in rest_in]:
+        if not np.array_equal(values, np.broadcast_to(np.expand_dims(values[first], list(matched)),
+                                                      values.shape)):
+            return None
+    rest_out_shape = tuple(out_shape[o] for o in rest_out)
+    rest_in_shape = tuple(in_shape[i] for i in rest_in)
+    entries = math.prod(rest_out_shape) * math.prod(rest_in_shape)
+    if entries > _MAX_SELECTION_ENTRIES:
+        return None
+    factor = np.zeros((math.prod(rest_out_shape), math.prod(rest_in_shape)), dtype=dtype)
+    rows = np.flatnonzero(found[first].reshape(-1))
+    if rest_in:
+        columns = np.ravel_multi_index([where[i][first].reshape(-1)[rows] for i in rest_in],
+                                       rest_in_shape)
+    else:
+        columns = np.zeros(len(rows), dtype=np.int64)
+    factor[rows, columns] = 1.0
+    injective = bool(factor.size == 0 or (factor.sum(0).max() <= 1 and factor.sum(1).max() <= 1))
+    constant = factor.reshape(rest_out_shape + rest_in_shape)
+    sizes = dict(zip(out_labels, out_shape, strict=True))
+    sizes.update(zip(in_labels, in_shape, strict=True))
+    factor_labels = tuple(out_labels[o] for o in rest_out) + tuple(in_labels[i] for i in rest_in)
+    partial = Partial(tuple(out_labels), tuple(in_labels), sizes, factor_labels or None, None, 1.0,
+                      False, True, injective and bool(factor_labels))
+    if not factor_labels:
+        return Edge(partial)
+    return Edge(partial, lambda invals, outvals: constant)
 
 
 def _constant_jacobian(eqn: Any, output: int, operand: int) -> Any:
