@@ -13,24 +13,35 @@ Two parts:
   ``jc.plan_graph``: forward, reverse, Markowitz, search (``--dag-time-limit`` seconds) and,
   within the exact limit (20 intermediates), the optimum and the search's gap to it.
 
+With ``--timings``, a third part runs the orders: each task's Jacobian jitted, unbatched
+and under ``jax.vmap`` over 128 inputs, by jacchain's ``"auto"`` order and by the searched
+order (free convention, which jacchain executes by), against ``jax.jacrev`` (float32, XLA on
+one thread, minimum of 150 interleaved calls): fewer multiply-adds do not always mean less
+time.
+
 Planning times are wall-clock seconds on this machine. Writes
 experiments/results/orders.md and orders.csv.
 
 Run:  python experiments/orders.py [--time-limit 10] [--dag-time-limit 1] [--seeds 5]
-                                   [--tasks RoeFlux_1d ...] [--no-write]
+                                   [--tasks RoeFlux_1d ...] [--timings] [--no-write]
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
 import os
-import platform
-import statistics
-import sys
-import time
-from pathlib import Path
-from typing import Any
+
+os.environ.setdefault(
+    "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+)
+
+import argparse  # noqa: E402
+import csv  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -132,12 +143,55 @@ def dag_rows(sizes: list[int], seeds: int, time_limit: float) -> list[dict[str, 
     return rows
 
 
+def timing_rows(names: list[str], time_limit: float, repeats: int = 150) -> list[dict[str, Any]]:
+    """Times (us) of each task's Jacobian by the "auto" and the searched order, and jacrev."""
+    import graphax_tasks as gt
+    import jax
+    import numpy as np
+    from graphax_suite import interleaved_min_times
+
+    import jacchain.jax as jcj
+
+    rows = []
+    for name in names:
+        task = gt.TASKS[name]
+        argnums = gt.all_argnums(task)
+        row: dict[str, Any] = {"task": name}
+        single = task.inputs(seed=0, dtype=np.float32)
+        orders = {}
+        for method in ("auto", "search"):
+            plan = jcj.jacobian(task.function, argnums, method=method,
+                                time_limit=time_limit).plan(*single)
+            row[f"{method} cost"], orders[method] = plan.cost, plan.order
+        for batched in (False, True):
+            args = gt.batched_inputs(task, 128, seed=0, dtype=np.float32) if batched else single
+            calls = {}
+            for method in ("auto", "search", "jacrev"):
+                if method == "jacrev":
+                    f = jax.jacrev(task.function, argnums)
+                else:  # the planned order itself: the same program under jax.vmap
+                    f = jcj.jacobian(task.function, argnums, order=orders[method])
+                f = jax.jit(jax.vmap(f) if batched else f)
+                calls[method] = lambda f=f, args=args: f(*args)
+            times = interleaved_min_times(calls, repeats)
+            prefix = "batch " if batched else ""
+            for method, seconds in times.items():
+                row[f"{prefix}{method} us"] = 1e6 * seconds
+            row[f"{prefix}search / auto"] = times["search"] / times["auto"]
+        rows.append(row)
+        print(f"{name}: search / auto {row['search / auto']:.2f} unbatched, "
+              f"{row['batch search / auto']:.2f} at batch 128", flush=True)
+    return rows
+
+
 def _cell(value: Any, column: str) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
         if "reduction" in column or "below" in column or "gap" in column:
             return f"{value:.1%}"
+        if column.endswith(" us"):
+            return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
         return f"{value:.2f}"
     if isinstance(value, int):
         return f"{value:,}"
@@ -179,9 +233,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=5, help="random DAGs per size")
     parser.add_argument("--sizes", type=int, nargs="+", default=[20, 50, 100, 200, 500])
     parser.add_argument("--tasks", nargs="+", default=list(gt.TASKS))
+    parser.add_argument("--timings", action="store_true", help="also time the orders")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     tasks = task_rows(args.tasks, args.time_limit)
+    timings = timing_rows(args.tasks, args.time_limit) if args.timings else []
     dags = dag_rows(args.sizes, args.seeds, args.dag_time_limit)
     task_columns = ["task", "vertices", "intermediates",
                     *[f"counted {k}" for k in ("forward", "reverse", "Markowitz", "search",
@@ -209,6 +265,13 @@ def main(argv: list[str] | None = None) -> None:
         + "\n### Every graph\n\n"
         + table(dags, dag_columns)
     )
+    if timings:
+        text += (
+            f"\n## Running the orders (free convention, search {args.time_limit:g} s)\n\n"
+            "Times in microseconds, jitted, float32, XLA on one thread, minimum of 150"
+            " interleaved calls; batch: `jax.vmap` over 128 inputs.\n\n"
+            + table(timings, list(timings[0]))
+        )
     print(text)
     if not args.no_write:
         RESULTS.mkdir(exist_ok=True)
