@@ -15,7 +15,7 @@ import functools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import jacchain as jc
@@ -290,7 +290,8 @@ def test_jax_models_match_jacrev(spec, n_in, seed, method):
     J = jacobian_along(lambda m: jax.jit(jcj.jacobian(layers, m))(x), method, dense)
     expected = jax.jit(jax.jacrev(compose(layers)))(x)
     assert J.shape == expected.shape and J.dtype == jnp.float64
-    np.testing.assert_allclose(J, expected, rtol=1e-10, atol=1e-12)
+    # atol: a width-1 LayerNorm's Jacobian is 0 up to roundoff times 1/sqrt(eps) ~ 300
+    np.testing.assert_allclose(J, expected, rtol=1e-10, atol=1e-10)
 
 
 def jax_corruptions(layers, n_in, x):
@@ -398,6 +399,7 @@ def parameters(layers):
 
 @settings(max_examples=TORCH_EXAMPLES)
 @given(specs(TORCH_KINDS), SIZES, SEEDS, METHODS, st.booleans())
+@example([("layernorm", 1), ("custom", 1), ("layernorm", 1)], 2, 2, "approx", False)
 def test_torch_models_and_their_gradients_match_jacrev(spec, n_in, seed, method, grad):
     torch = pytest.importorskip("torch")
     import jacchain.torch as jct
@@ -416,7 +418,9 @@ def test_torch_models_and_their_gradients_match_jacrev(spec, n_in, seed, method,
         J = jacobian_along(lambda m: jct.jacobian(layers, x, m), method, dense)
         expected = torch.func.jacrev(model)(x)
     assert J.shape == expected.shape and J.dtype == torch.float64
-    torch.testing.assert_close(J, expected, rtol=1e-10, atol=1e-12)
+    # atol: a width-1 LayerNorm's Jacobian is 0 up to roundoff times 1/sqrt(eps) ~ 300
+    # (found: [layernorm, custom, layernorm] of width 1 gave 1.8e-12 against 0)
+    torch.testing.assert_close(J, expected, rtol=1e-10, atol=1e-10)
     if not grad or any(isinstance(layer, torch.nn.Hardsigmoid) for layer in layers):
         return  # PyTorch cannot differentiate hardsigmoid's derivative (nor can jacrev)
     leaves = [x, *parameters(layers)]
