@@ -165,6 +165,18 @@ def test_graph_plans_round_trip_through_json(method):
     assert json.loads(q.to_json()) == json.loads(text)
 
 
+@pytest.mark.parametrize("method", ["forward", "reverse"])
+def test_pure_plans_keep_their_mode_through_json_even_where_orders_commute(method):
+    t = jc.trace(lambda a, b: (a + b) * (b + 1), a=2.0, b=1.0)  # v1 and v2 are independent
+    p = jc.plan_graph(t.graph, t.inputs, t.outputs, method)
+    q = jc.GraphPlan.from_json(p.to_json())
+    assert q == p and q.mode == method
+    document = json.loads(p.to_json())
+    document["strategy"] = "reverse" if method == "forward" else "forward"
+    with pytest.raises(PlanFormatError):
+        jc.GraphPlan.from_json(json.dumps(document))
+
+
 def test_graph_plans_differ_when_their_orders_do():
     G = _example_graph()
     assert jc.plan_graph(G, method="forward") != jc.plan_graph(G, order=["d", "c"])

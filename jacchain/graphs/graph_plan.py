@@ -260,8 +260,19 @@ class GraphPlan:
 
     def _relabeled(self, method: str, strategy: str,
                   candidates: tuple[tuple[str, int], ...]) -> GraphPlan:
-        """The same plan, reported as made by ``method`` and ``strategy`` (JSON reading)."""
-        return replace(self, method=method, strategy=strategy, candidates=candidates)
+        """The same plan, reported as made by ``method`` and ``strategy`` (JSON reading).
+
+        A forward or reverse strategy must be the (reverse) topological order itself; its
+        mode is then the strategy, as :func:`plan_graph` gives it."""
+        mode = self.mode
+        if strategy in ("forward", "reverse") and self._elimination is not None:
+            expected = self._elimination.intermediates
+            if self._vertices != (expected if strategy == "forward" else expected[::-1]):
+                raise PlanFormatError(
+                    f"not a valid jacchain graph plan: its order is not the {strategy} order"
+                )
+            mode = strategy
+        return replace(self, method=method, strategy=strategy, candidates=candidates, mode=mode)
 
     def evaluate(self, graph: Any) -> np.ndarray:
         """Compute the Jacobian of ``graph`` by this plan's own products or eliminations.

@@ -132,6 +132,14 @@ def graph_plan_from_json(
         On malformed JSON, an unknown field, a wrong format tag or version, a graph that
         is not valid, an order that is not every intermediate once, or a stored cost or
         mode that disagrees with the replay.
+
+    Examples
+    --------
+    >>> import jacchain as jc
+    >>> t = jc.trace(lambda a, b: (a + b) * (b + 1), a=2.0, b=1.0)
+    >>> text = jc.plan_graph(t.graph, t.inputs, t.outputs, "reverse").to_json()
+    >>> jc.GraphPlan.from_json(text).order  # GraphPlan.from_json calls this function
+    ('v2', 'v1')
     """
     document = load_json(text, _fail)
     if not isinstance(document, dict):
