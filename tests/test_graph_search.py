@@ -259,3 +259,41 @@ def test_the_jax_front_end_searches_programs_in_both_conventions():
         expected = jax.jacrev(f, (0, 1))(*args)
         for got, want in zip(jac(*args), expected, strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_the_pruned_exact_dp_equals_the_full_one_and_its_bounds_hold():
+    from jacchain.graphs.pruned import cut_bounds, pruned_exact_order
+
+    checked = 0
+    for seed in range(60):
+        _, _, _, eg = _elimination(seed, n_nodes=8 + seed % 7, max_size=5, p=0.35)
+        if not 1 <= len(eg.intermediates) <= 12:
+            continue
+        checked += 1
+        order, optimum = exact_order(eg)
+        bounds = cut_bounds(eg)
+        assert sum(bounds.values()) <= optimum
+        upper = min(order_cost(eg, o) for o in _seeds(eg).values())
+        found, cost = pruned_exact_order(eg, upper)
+        assert cost == optimum == order_cost(eg, found)
+    assert checked >= 30
+
+
+def test_exact_plans_past_twenty_intermediates_and_gives_up_clearly():
+    from jacchain.graphs.pruned import optimal_order, pruned_exact_order
+
+    rng = np.random.default_rng(0)  # a path of 24 nodes with a random chord into each
+    G = nx.DiGraph()
+    G.add_nodes_from((j, {"size": int(rng.integers(1, 11))}) for j in range(24))
+    for j in range(1, 24):
+        G.add_edge(j - 1, j, kind="dense")
+        G.add_edge(int(rng.integers(0, j)), j, kind="dense")
+    eg = elimination_graph(graph_spec(G))
+    assert len(eg.intermediates) == 22
+    p = jc.plan_graph(G, method="exact")  # the tie rule may name a pure mode of equal cost
+    assert p.strategy in ("exact", "forward", "reverse")
+    assert p.cost == optimal_order(eg)[1] <= jc.plan_graph(G, method="search", time_limit=0.2).cost
+    with pytest.raises(MethodError, match="gave up"):
+        pruned_exact_order(eg, p.forward_cost, max_states=5)
+    with pytest.raises(MethodError, match="below the optimum"):
+        pruned_exact_order(eg, p.cost - 1)

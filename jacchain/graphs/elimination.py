@@ -470,19 +470,24 @@ def _weigh(mask: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def _reach_weights(
-    graph: EliminationGraph, vertices: list[int], neighbours: dict[int, list[tuple[int, int]]]
+    graph: EliminationGraph,
+    vertices: list[int],
+    neighbours: dict[int, list[tuple[int, int]]],
+    states: np.ndarray | None = None,
 ) -> dict[int, np.ndarray]:
     """For every state and intermediate v, W = sum of edge weights to v's current neighbours.
 
     ``vertices`` lists the vertices so that each one's ``neighbours`` (pairs of vertex and
     edge code) come earlier; a neighbour that is eliminated in a state is replaced by the
-    vertices it reaches in that state, seen through the edge.
+    vertices it reaches in that state, seen through the edge. ``states`` are bit masks of
+    eliminated intermediates (default: all 2^m of them).
     """
     m = len(graph.intermediates)
     bit = {v: j for j, v in enumerate(graph.intermediates)}
     n = len(graph.sizes)
     words = (n + 63) // 64
-    states = np.arange(1 << m, dtype=np.int64)
+    if states is None:
+        states = np.arange(1 << m, dtype=np.int64)
     sizes = np.zeros(64 * words, dtype=np.int64)
     sizes[:n] = graph.sizes
     ones = np.zeros(64 * words, dtype=np.int64)
@@ -519,10 +524,10 @@ def _reach_weights(
                     del reached[x]
             total = _union(total, term)
         reached[v] = total
-        weights[v] = np.zeros(1 << m, dtype=np.int64)
+        weights[v] = np.zeros(len(states), dtype=np.int64)
         for mask, scale in ((total[1], ones), (total[2], sizes)):
             if mask is not None:
-                weights[v] = weights[v] + _weigh(np.broadcast_to(mask, (words, 1 << m)), scale)
+                weights[v] = weights[v] + _weigh(np.broadcast_to(mask, (words, len(states))), scale)
         if uses[v] == 0:
             del reached[v]
     return weights

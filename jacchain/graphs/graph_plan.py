@@ -36,11 +36,11 @@ from .elimination import (
     eliminate,
     elimination_graph,
     eliminations,
-    exact_order,
     markowitz_eliminations,
 )
 from .graph import GraphLayers, GraphSpec, graph_layers, graph_spec, layer_operators, read_graph
 from .graph_plan_json import graph_plan_from_json, graph_plan_to_json
+from .pruned import optimal_order
 from .search import DEFAULT_TIME_LIMIT, SEARCH_PATIENCE, check_budget, search_order
 
 __all__ = [
@@ -466,7 +466,9 @@ def plan_graph(
         to :data:`AUTO_SEARCH_INTERMEDIATES`; keep the cheapest), ``"chain"`` (graph layers and the chain planner), or a vertex
         elimination order: ``"forward"`` (topological), ``"reverse"``, ``"markowitz"``
         (greedy cheapest vertex first), ``"exact"`` (optimal, dynamic programming over
-        eliminated sets; at most 20 intermediates), ``"search"`` (an anytime search
+        eliminated sets: all of them up to 20 intermediates, beyond only those that
+        lower bounds cannot rule out, see :mod:`jacchain.graphs.pruned`; it gives up with
+        a MethodError when too many survive), ``"search"`` (an anytime search
         seeded with forward, reverse and Markowitz, never worse than them; see
         :func:`jacchain.graphs.search.search_order`).
     order : sequence of nodes, optional
@@ -492,7 +494,8 @@ def plan_graph(
     GraphError
         For an invalid graph, inputs or outputs (the message names the node or edge).
     MethodError
-        For an unknown method, ``"exact"`` on a graph with more than 20 intermediates,
+        For an unknown method, ``"exact"`` when its pruned DP gives up (or past 62
+        intermediates),
         a bad search budget or seed, a method and an order together, or an ``order`` that
         is not every intermediate once.
 
@@ -507,8 +510,10 @@ def plan_graph(
 
     Limits. Measured with ``python experiments/graph_scale.py`` on a shared 2-core
     machine, one BLAS thread (CPU seconds, ``experiments/results/graph_scale.md``):
-    ``"exact"`` examines 2^m sets of m intermediates and accepts at most 20 (1.7 s at
-    m = 20, 0.06 s at m = 16, the most ``"auto"`` runs it on). The others take time
+    ``"exact"`` examines 2^m sets of m intermediates up to m = 20 (1.7 s at m = 20,
+    0.06 s at m = 16, the most ``"auto"`` runs it on); beyond, its time depends on how
+    many sets the bounds rule out (seconds to tens of seconds at 22 to 26 on random DAGs;
+    ``python experiments/orders.py --exact-sizes ...``). The others take time
     about linear in the graph plus the fill-in (for elimination, the sum over
     eliminated vertices of their predecessors times successors at that moment): random
     DAGs of 5,000 nodes and 15,000 dense edges plan by ``"forward"`` or ``"reverse"`` in
@@ -558,7 +563,7 @@ def plan_graph(
     else:
         tried = [method]
     if "exact" in tried:
-        done["exact"] = eliminations(eg, exact_order(eg)[0])
+        done["exact"] = eliminations(eg, optimal_order(eg)[0])
     if "markowitz" in tried or "search" in tried:
         done["markowitz"] = markowitz_eliminations(eg)
     if "search" in tried:
