@@ -206,14 +206,15 @@ def test_markowitz_breaks_ties_in_topological_order():
     assert markowitz_order(elimination_graph(graph_spec(G))) == (1, 2, 3)
 
 
-def test_exact_refuses_large_graphs_clearly():
-    G = nx.path_graph(23, create_using=nx.DiGraph)
+def test_exact_prunes_past_twenty_and_refuses_large_graphs_clearly():
+    G = nx.path_graph(23, create_using=nx.DiGraph)  # 21 intermediates: the pruned DP
     nx.set_node_attributes(G, 1, "size")
-    with pytest.raises(
-        jc.MethodError, match="at most 20 intermediate vertices; this graph has 21"
-    ):
+    assert jc.plan_graph(G, method="exact").cost == 21  # each elimination 1 x 1 x 1
+    assert jc.plan_graph(G).strategy != "exact"  # auto runs it only up to 16
+    G = nx.path_graph(65, create_using=nx.DiGraph)
+    nx.set_node_attributes(G, 1, "size")
+    with pytest.raises(jc.MethodError, match="at most 62 intermediates; this graph has 63"):
         jc.plan_graph(G, method="exact")
-    assert jc.plan_graph(G).strategy != "exact"  # auto skips it
     G = nx.path_graph(6, create_using=nx.DiGraph)
     nx.set_node_attributes(G, 1, "size")
     eg = elimination_graph(graph_spec(G))

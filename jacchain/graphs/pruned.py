@@ -129,14 +129,7 @@ def pruned_exact_order(
     """
     inner = graph.intermediates
     m = len(inner)
-    if m > MAX_PRUNED_INTERMEDIATES:
-        raise MethodError(
-            f"the pruned exact DP keeps sets of eliminated vertices as 64-bit masks and accepts "
-            f"at most {MAX_PRUNED_INTERMEDIATES} intermediates; this graph has {m}: use 'search'"
-        )
-    total = sum(graph.sizes)
-    if sum(graph.sizes[v] for v in inner) * total * total >= INT64_SAFE:
-        raise MethodError("the pruned exact DP sums costs in int64, and these sizes could pass it")
+    _check_prunable(graph)
     if m == 0:
         return (), 0
     preds: dict[int, list[tuple[int, int]]] = {v: [] for v in range(len(graph.sizes))}
@@ -183,6 +176,18 @@ def pruned_exact_order(
     return tuple(reversed(chosen)), int(reached[0])
 
 
+def _check_prunable(graph: EliminationGraph) -> None:
+    m = len(graph.intermediates)
+    if m > MAX_PRUNED_INTERMEDIATES:
+        raise MethodError(
+            f"the pruned exact DP keeps sets of eliminated vertices as 64-bit masks and accepts "
+            f"at most {MAX_PRUNED_INTERMEDIATES} intermediates; this graph has {m}: use 'search'"
+        )
+    total = sum(graph.sizes)
+    if sum(graph.sizes[v] for v in graph.intermediates) * total * total >= INT64_SAFE:
+        raise MethodError("the pruned exact DP sums costs in int64, and these sizes could pass it")
+
+
 def optimal_order(graph: EliminationGraph) -> tuple[tuple[int, ...], int]:
     """The cheapest elimination order: the full subset DP up to
     :data:`~jacchain.graphs.elimination.MAX_EXACT_INTERMEDIATES` intermediates, the pruned
@@ -200,6 +205,7 @@ def optimal_order(graph: EliminationGraph) -> tuple[tuple[int, ...], int]:
     """
     if len(graph.intermediates) <= MAX_EXACT_INTERMEDIATES:
         return exact_order(graph)
+    _check_prunable(graph)
     seeds = {"forward": graph.intermediates, "reverse": graph.intermediates[::-1],
              "markowitz": markowitz_order(graph)}
     known = search_order(LinearizedModel(graph), seeds, time_limit=None, iterations=300)
