@@ -168,3 +168,13 @@ def test_bad_x_and_outputs_and_options():
         jcj.jacobian([jnp.tanh], "sideways")  # refused when made, not at the first call
     with pytest.raises(MethodError, match="memory_limit"):
         jcj.jacobian([jnp.tanh], memory_limit=1.5)
+
+
+def test_a_folded_constant_output_has_a_zero_jacobian_and_no_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        J = jcj.jacobian(lambda x: (jnp.sin(x), jnp.ones(3) * 2.0))(jnp.ones(2))
+    assert J[1].shape == (3, 2) and not np.any(np.asarray(J[1]))
+    np.testing.assert_allclose(J[0], np.diag(np.cos(np.ones(2))), rtol=1e-6)

@@ -142,7 +142,9 @@ class ProgramJacobian:
             n_out = children[0].num_leaves
         for index, ref in enumerate(outputs[:n_out]):
             aval = program.avals[ref] if isinstance(ref, int) else None
-            dtype = aval.dtype if aval is not None else np.result_type(program.constants[ref[1]])
+            constant = None if aval is not None else program.constants[ref[1]]
+            dtype = aval.dtype if aval is not None else getattr(constant, "dtype", None)
+            dtype = dtype if dtype is not None else np.result_type(constant)
             if not np.issubdtype(dtype, np.floating):
                 raise ShapeError(
                     f"output leaf {index} has dtype {dtype}: jacobian needs floating-point outputs"
