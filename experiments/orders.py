@@ -111,36 +111,44 @@ def task_rows(names: list[str], time_limit: float) -> list[dict[str, Any]]:
     return rows
 
 
-def dag_rows(sizes: list[int], seeds: int, time_limit: float) -> list[dict[str, Any]]:
+def random_dags(sizes: list[int], seeds: int):
+    """``(vertices, seed, graph, intermediates)`` for ``graph_scale.random_dag(n, 3 n, seed)``."""
     import graph_scale as gsc
 
-    import jacchain as jc
-    from jacchain.graphs.elimination import MAX_EXACT_INTERMEDIATES, elimination_graph
+    from jacchain.graphs.elimination import elimination_graph
     from jacchain.graphs.graph import graph_spec
 
-    rows = []
     for n in sizes:
         for seed in range(seeds):
             G = gsc.random_dag(n, 3 * n, seed)
-            m = len(elimination_graph(graph_spec(G)).intermediates)
-            start = time.perf_counter()
-            searched = jc.plan_graph(G, method="search", time_limit=time_limit, seed=0)
-            seconds = time.perf_counter() - start
-            tried = dict(searched.candidates)
-            best = min(tried["forward"], tried["reverse"], tried["markowitz"])
-            row = {"vertices": n, "seed": seed, "intermediates": m,
-                   "forward": tried["forward"], "reverse": tried["reverse"],
-                   "Markowitz": tried["markowitz"], "search": searched.cost,
-                   "below Markowitz": 1 - searched.cost / tried["markowitz"],
-                   "below best of three": 1 - searched.cost / best,
-                   "search seconds": seconds, "exact": "", "gap to exact": ""}
-            if m <= MAX_EXACT_INTERMEDIATES:
-                exact = jc.plan_graph(G, method="exact").cost
-                row.update({"exact": exact, "gap to exact": searched.cost / exact - 1})
-            rows.append(row)
-        done = [r for r in rows if r["vertices"] == n]
-        print(f"{n} vertices: {statistics.mean(r['below Markowitz'] for r in done):.1%} below "
-              "Markowitz on average", flush=True)
+            yield n, seed, G, len(elimination_graph(graph_spec(G)).intermediates)
+
+
+def dag_rows(sizes: list[int], seeds: int, time_limit: float) -> list[dict[str, Any]]:
+    import jacchain as jc
+    from jacchain.graphs.elimination import MAX_EXACT_INTERMEDIATES
+
+    rows = []
+    for n, seed, G, m in random_dags(sizes, seeds):
+        start = time.perf_counter()
+        searched = jc.plan_graph(G, method="search", time_limit=time_limit, seed=0)
+        seconds = time.perf_counter() - start
+        tried = dict(searched.candidates)
+        best = min(tried["forward"], tried["reverse"], tried["markowitz"])
+        row = {"vertices": n, "seed": seed, "intermediates": m,
+               "forward": tried["forward"], "reverse": tried["reverse"],
+               "Markowitz": tried["markowitz"], "search": searched.cost,
+               "below Markowitz": 1 - searched.cost / tried["markowitz"],
+               "below best of three": 1 - searched.cost / best,
+               "search seconds": seconds, "exact": "", "gap to exact": ""}
+        if m <= MAX_EXACT_INTERMEDIATES:
+            exact = jc.plan_graph(G, method="exact").cost
+            row.update({"exact": exact, "gap to exact": searched.cost / exact - 1})
+        rows.append(row)
+        if seed == seeds - 1:
+            done = [r for r in rows if r["vertices"] == n]
+            print(f"{n} vertices: {statistics.mean(r['below Markowitz'] for r in done):.1%} "
+                  "below Markowitz on average", flush=True)
     return rows
 
 
@@ -188,29 +196,22 @@ def timing_rows(names: list[str], time_limit: float, repeats: int = 150) -> list
 def exact_rows(sizes: list[int], seeds: int) -> list[dict[str, Any]]:
     """``method="exact"`` past the full DP's 20 intermediates: the pruned DP's time or
     where it gives up, against 1 s of search."""
-    import graph_scale as gsc
-
     import jacchain as jc
     from jacchain.errors import MethodError
-    from jacchain.graphs.elimination import elimination_graph
-    from jacchain.graphs.graph import graph_spec
 
     rows = []
-    for n in sizes:
-        for seed in range(seeds):
-            G = gsc.random_dag(n, 3 * n, seed)
-            m = len(elimination_graph(graph_spec(G)).intermediates)
-            start = time.perf_counter()
-            try:
-                exact: Any = jc.plan_graph(G, method="exact").cost
-            except MethodError:
-                exact = "gave up"
-            seconds = time.perf_counter() - start
-            searched = jc.plan_graph(G, method="search", time_limit=1.0, seed=0).cost
-            rows.append({"vertices": n, "seed": seed, "intermediates": m, "exact": exact,
-                         "exact seconds": seconds, "search (1 s)": searched})
-            print(f"exact, {n} vertices, seed {seed}: {m} intermediates, {exact} in "
-                  f"{seconds:.1f} s", flush=True)
+    for n, seed, G, m in random_dags(sizes, seeds):
+        start = time.perf_counter()
+        try:
+            exact: Any = jc.plan_graph(G, method="exact").cost
+        except MethodError:
+            exact = "gave up"
+        seconds = time.perf_counter() - start
+        searched = jc.plan_graph(G, method="search", time_limit=1.0, seed=0).cost
+        rows.append({"vertices": n, "seed": seed, "intermediates": m, "exact": exact,
+                     "exact seconds": seconds, "search (1 s)": searched})
+        print(f"exact, {n} vertices, seed {seed}: {m} intermediates, {exact} in "
+              f"{seconds:.1f} s", flush=True)
     return rows
 
 

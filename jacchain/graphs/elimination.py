@@ -533,6 +533,24 @@ def _reach_weights(
     return weights
 
 
+def coded_neighbours(graph: EliminationGraph) -> tuple[dict, dict]:
+    """``(preds, succs)``: for every vertex, its neighbours and the edges' structure codes,
+    as ``[(vertex, code), ...]`` in ascending order (what the subset DPs propagate)."""
+    preds: dict[int, list[tuple[int, int]]] = {v: [] for v in range(len(graph.sizes))}
+    succs: dict[int, list[tuple[int, int]]] = {v: [] for v in range(len(graph.sizes))}
+    for (u, w), code in sorted(graph.edges.items()):
+        preds[w].append((u, code))
+        succs[u].append((w, code))
+    return preds, succs
+
+
+def costs_fit_int64(graph: EliminationGraph) -> bool:
+    """Whether every order's cost provably fits int64: the eliminations cost at most the
+    intermediates' sizes times the squared sum of all sizes."""
+    total = sum(graph.sizes)
+    return sum(graph.sizes[v] for v in graph.intermediates) * total * total < INT64_SAFE
+
+
 def exact_order(
     graph: EliminationGraph, max_intermediates: int = MAX_EXACT_INTERMEDIATES
 ) -> tuple[tuple[int, ...], int]:
@@ -598,17 +616,11 @@ def exact_order(
         return (), 0
     if sum(graph.spec.sizes) > MAX_TOTAL_SIZE:  # read_graph refuses such graphs already
         raise GraphError("exact elimination sums sizes in int64: these sizes sum beyond it")
-    preds: dict[int, list[tuple[int, int]]] = {v: [] for v in range(len(graph.sizes))}
-    succs: dict[int, list[tuple[int, int]]] = {v: [] for v in range(len(graph.sizes))}
-    for (u, w), code in sorted(graph.edges.items()):
-        preds[w].append((u, code))
-        succs[u].append((w, code))
+    preds, succs = coded_neighbours(graph)
     vertices = list(range(len(graph.sizes)))
     inflow = _reach_weights(graph, vertices, preds)
     outflow = _reach_weights(graph, vertices[::-1], succs)
-    total_size = sum(graph.sizes)
-    bound = sum(graph.sizes[v] for v in inner) * total_size * total_size
-    exact = bound < INT64_SAFE
+    exact = costs_fit_int64(graph)
     costs = []
     for v in inner:
         if exact:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..chains.cost import DENSE, DIAGONAL, IDENTITY
 from ..errors import JacChainError, PlanFormatError
-from ..plans.serialization import load_json
+from ..plans.serialization import check_header, load_json
 
 __all__ = ["graph_plan_to_json", "graph_plan_from_json", "FORMAT", "VERSION"]
 
@@ -142,16 +142,7 @@ def graph_plan_from_json(
     ('v2', 'v1')
     """
     document = load_json(text, _fail)
-    if not isinstance(document, dict):
-        raise _fail(f"expected a JSON object, got {type(document).__name__}")
-    unknown = sorted(set(document) - _FIELDS)
-    if unknown:
-        raise _fail(f"unknown field {unknown[0]!r}; a graph plan has {', '.join(sorted(_FIELDS))}")
-    if document.get("format") != FORMAT:
-        raise _fail(f"'format' must be {FORMAT!r}, got {document.get('format')!r:.80}")
-    version = document.get("version")
-    if type(version) is not int or version != VERSION:
-        raise _fail(f"unsupported version {version!r:.80} (this reader: the int {VERSION})")
+    check_header(document, _FIELDS, FORMAT, VERSION, _fail, "graph plan")
     method, strategy = document.get("method"), document.get("strategy")
     if method not in methods or strategy not in strategies:
         raise _fail(f"'method' must be one of {', '.join(methods)} and 'strategy' one of "

@@ -20,13 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from ..chains.cost import DENSE, DIAGONAL, IDENTITY, INT64_SAFE
+from ..chains.cost import DENSE, DIAGONAL, IDENTITY
 from ..errors import MethodError
 from .elimination import (
     MAX_EXACT_INTERMEDIATES,
     EliminationGraph,
     LinearizedModel,
     _reach_weights,
+    coded_neighbours,
+    costs_fit_int64,
     exact_order,
     markowitz_order,
 )
@@ -46,25 +48,31 @@ def _weight(code: int, size: int) -> int:
     return {IDENTITY: 0, DIAGONAL: 1, DENSE: size}[code]
 
 
-def _min_cut(graph: EliminationGraph, v: int, backwards: bool) -> int:
+def _least_weights(graph: EliminationGraph, backwards: bool) -> list[int]:
+    """The least weight each vertex can have as a predecessor (``backwards``: by the kinds
+    of its out-edges) or as a successor (by the kinds of its in-edges) of another."""
+    least: list[int | None] = [None] * len(graph.sizes)
+    for (u, w), code in graph.edges.items():
+        x = u if backwards else w
+        weight = _weight(code, graph.sizes[x])
+        least[x] = weight if least[x] is None else min(least[x], weight)
+    return [weight or 0 for weight in least]
+
+
+def _min_cut(graph: EliminationGraph, v: int, backwards: bool, least: list[int]) -> int:
     """The least total weight of vertices (other than v) that meet every path between the
     inputs and v (``backwards``) or between v and the outputs."""
     import networkx as nx
 
     n = len(graph.sizes)
     ends = set(graph.inputs if backwards else graph.outputs)
-    least = [None] * n  # the least weight of each vertex as a neighbour of v
-    for (u, w), code in graph.edges.items():
-        x = u if backwards else w
-        weight = _weight(code, graph.sizes[x])
-        least[x] = weight if least[x] is None else min(least[x], weight)
     flow = nx.DiGraph()
     for (u, w) in graph.edges:
         a, b = (u, w) if backwards else (w, u)  # flow runs from the ends towards v
         flow.add_edge(("out", b) if b != v else "sink", ("in", a), capacity=float("inf"))
     for x in range(n):
         if x != v and ("in", x) in flow:
-            flow.add_edge(("in", x), ("out", x), capacity=least[x] or 0)
+            flow.add_edge(("in", x), ("out", x), capacity=least[x])
     for x in ends:
         if ("out", x) in flow:
             flow.add_edge(("out", x), "source", capacity=float("inf"))
@@ -88,8 +96,9 @@ def cut_bounds(graph: EliminationGraph) -> dict[int, int]:
     >>> cut_bounds(eg), order_cost(eg, (2, 1))
     ({1: 10, 2: 10}, 20)
     """
+    before, after = _least_weights(graph, True), _least_weights(graph, False)
     return {
-        v: graph.sizes[v] * _min_cut(graph, v, True) * _min_cut(graph, v, False)
+        v: graph.sizes[v] * _min_cut(graph, v, True, before) * _min_cut(graph, v, False, after)
         for v in graph.intermediates
     }
 
@@ -132,11 +141,7 @@ def pruned_exact_order(
     _check_prunable(graph)
     if m == 0:
         return (), 0
-    preds: dict[int, list[tuple[int, int]]] = {v: [] for v in range(len(graph.sizes))}
-    succs: dict[int, list[tuple[int, int]]] = {v: [] for v in range(len(graph.sizes))}
-    for (u, w), code in sorted(graph.edges.items()):
-        preds[w].append((u, code))
-        succs[u].append((w, code))
+    preds, succs = coded_neighbours(graph)
     vertices = list(range(len(graph.sizes)))
     bounds = cut_bounds(graph)
     lower = np.array([bounds[v] for v in inner], dtype=np.int64)
@@ -183,8 +188,7 @@ def _check_prunable(graph: EliminationGraph) -> None:
             f"the pruned exact DP keeps sets of eliminated vertices as 64-bit masks and accepts "
             f"at most {MAX_PRUNED_INTERMEDIATES} intermediates; this graph has {m}: use 'search'"
         )
-    total = sum(graph.sizes)
-    if sum(graph.sizes[v] for v in graph.intermediates) * total * total >= INT64_SAFE:
+    if not costs_fit_int64(graph):
         raise MethodError("the pruned exact DP sums costs in int64, and these sizes could pass it")
 
 

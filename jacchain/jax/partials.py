@@ -308,22 +308,23 @@ class Partial:
             options.append((lower.materialization_cost() + n_in * self.sweeps[0], 0, "jvp"))
         if lower.sweeps is not None and lower.sweeps[1] is not None:
             options.append((self.materialization_cost() + n_out * lower.sweeps[1], 1, "vjp"))
-        upper_dense, upper_cost = self.materialized()
-        lower_dense, lower_cost = lower.materialized()
-        _, arrays_cost = _symbolic(upper_dense).compose(_symbolic(lower_dense), unit_partials)
+        # costs from the structures alone: arrays are formed only for the option taken
+        upper_shape, upper_cost = _symbolic(self).materialized()
+        lower_shape, lower_cost = _symbolic(lower).materialized()
+        _, arrays_cost = upper_shape.compose(lower_shape, unit_partials)
         options.append((upper_cost + lower_cost + arrays_cost, 2, "arrays"))
         cost, _, how = min(options)
         symbolic = self.symbolic or lower.symbolic
         if how == "arrays":
-            return upper_dense.compose(lower_dense, unit_partials)[0], cost
+            product = self.materialized()[0].compose(lower.materialized()[0], unit_partials)[0]
+            return product, cost
         value = None
         if not symbolic:
             if how == "jvp":
-                columns = lower_dense.to_dense()
-                columns = columns.reshape(lower.out_shape + (n_in,))
+                columns = lower.to_dense().reshape(lower.out_shape + (n_in,))
                 value = self.value.matmat(columns).reshape(self.out_shape + lower.in_shape)
             else:
-                rows = upper_dense.to_dense().reshape((n_out,) + self.in_shape)
+                rows = self.to_dense().reshape((n_out,) + self.in_shape)
                 value = lower.value.rmatmat(rows).reshape(self.out_shape + lower.in_shape)
         product = Partial.dense(self.out_shape, lower.in_shape, value, True, symbolic)
         return product, cost

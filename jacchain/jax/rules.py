@@ -231,14 +231,21 @@ def broadcast_in_dim(eqn: Any, output: int, operand: int) -> Edge:
     return Edge(Partial(tuple(out_labels), tuple(in_labels), sizes, None, None, 1.0, False, True))
 
 
-@edge_rule("squeeze")
-def squeeze(eqn: Any, output: int, operand: int) -> Edge:
-    """Drop size-1 axes: the others are deltas."""
+def _dropping(eqn: Any, axes: Sequence[int]):
+    """Labels of an operation that drops ``axes`` of its operand and keeps the others as
+    deltas: ``(out_labels, in_labels, sizes)``."""
     in_shape = _shape(eqn.invars[0])
-    dropped = {axis % len(in_shape) for axis in eqn.params["dimensions"]}
+    dropped = {axis % len(in_shape) for axis in axes}
     in_labels = fresh_labels(len(in_shape))
     sizes = dict(zip(in_labels, in_shape, strict=True))
     out_labels = tuple(label for axis, label in enumerate(in_labels) if axis not in dropped)
+    return out_labels, in_labels, sizes
+
+
+@edge_rule("squeeze")
+def squeeze(eqn: Any, output: int, operand: int) -> Edge:
+    """Drop size-1 axes: the others are deltas."""
+    out_labels, in_labels, sizes = _dropping(eqn, eqn.params["dimensions"])
     return Edge(Partial(out_labels, in_labels, sizes, None, None, 1.0, False, True))
 
 
@@ -310,11 +317,7 @@ def _reshape_blocks(out_shape: tuple[int, ...], in_shape: tuple[int, ...]) -> li
 @edge_rule("reduce_sum")
 def reduce_sum(eqn: Any, output: int, operand: int) -> Edge:
     """A sum: kept axes are deltas, reduced axes belong to the operand only."""
-    in_shape = _shape(eqn.invars[0])
-    reduced = {axis % len(in_shape) for axis in eqn.params["axes"]}
-    in_labels = fresh_labels(len(in_shape))
-    sizes = dict(zip(in_labels, in_shape, strict=True))
-    out_labels = tuple(label for axis, label in enumerate(in_labels) if axis not in reduced)
+    out_labels, in_labels, sizes = _dropping(eqn, eqn.params["axes"])
     return Edge(Partial(out_labels, in_labels, sizes, None, None, 1.0, True, True))
 
 
@@ -324,11 +327,7 @@ def reduction(eqn: Any, output: int, operand: int) -> Edge:
     import jax
     import jax.numpy as jnp
 
-    in_shape = _shape(eqn.invars[0])
-    reduced = {axis % len(in_shape) for axis in eqn.params["axes"]}
-    in_labels = fresh_labels(len(in_shape))
-    sizes = dict(zip(in_labels, in_shape, strict=True))
-    out_labels = tuple(label for axis, label in enumerate(in_labels) if axis not in reduced)
+    out_labels, in_labels, sizes = _dropping(eqn, eqn.params["axes"])
 
     def values(invals: Sequence[Any], outvals: Sequence[Any]) -> Any:
         # each operand entry reaches one output entry: one reverse product with ones gives

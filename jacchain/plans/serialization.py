@@ -14,7 +14,7 @@ from ..chains.operations import Operation
 from ..chains.validate import check_steps
 from ..errors import JacChainError, PlanFormatError
 
-__all__ = ["plan_to_json", "plan_from_json", "load_json", "FORMAT", "VERSION"]
+__all__ = ["plan_to_json", "plan_from_json", "load_json", "check_header", "FORMAT", "VERSION"]
 
 FORMAT = "jacchain.plan"
 VERSION = 1
@@ -140,6 +140,38 @@ def load_json(text: Any, fail: Callable[[str], PlanFormatError] | None = None) -
         raise fail(f"malformed JSON ({err})") from None
 
 
+def check_header(
+    document: Any,
+    fields: frozenset[str],
+    fmt: str,
+    version: int,
+    fail: Callable[[str], PlanFormatError],
+    kind: str,
+) -> None:
+    """Refuse what is not a JSON object of ``kind`` with known ``fields``, format tag
+    ``fmt`` and ``version`` (errors made by ``fail``).
+
+    Examples
+    --------
+    >>> check_header({"format": FORMAT, "version": VERSION}, _FIELDS, FORMAT, VERSION, _fail,
+    ...              "plan")
+    >>> check_header([], _FIELDS, FORMAT, VERSION, _fail, "plan")
+    Traceback (most recent call last):
+    ...
+    jacchain.errors.PlanFormatError: not a valid jacchain plan: expected a JSON object, got list
+    """
+    if not isinstance(document, dict):
+        raise fail(f"expected a JSON object, got {type(document).__name__}")
+    unknown = sorted(set(document) - fields)
+    if unknown:
+        raise fail(f"unknown field {unknown[0]!r}; a {kind} has {', '.join(sorted(fields))}")
+    if document.get("format") != fmt:
+        raise fail(f"'format' must be {fmt!r}, got {document.get('format')!r:.80}")
+    found = document.get("version")
+    if type(found) is not int or found != version:
+        raise fail(f"unsupported version {found!r:.80} (this reader: the int {version})")
+
+
 def plan_from_json(text: str | bytes, build: Callable[..., Any]) -> Any:
     """Read a plan from JSON text, checking its bracketing and derived fields against its dims.
 
@@ -161,16 +193,7 @@ def plan_from_json(text: str | bytes, build: Callable[..., Any]) -> Any:
     (2, 3, 4)
     """
     document = load_json(text)
-    if not isinstance(document, dict):
-        raise _fail(f"expected a JSON object, got {type(document).__name__}")
-    unknown = sorted(set(document) - _FIELDS)
-    if unknown:
-        raise _fail(f"unknown field {unknown[0]!r}; a plan has {', '.join(sorted(_FIELDS))}")
-    if document.get("format") != FORMAT:
-        raise _fail(f"'format' must be {FORMAT!r}, got {document.get('format')!r}")
-    version = document.get("version")
-    if type(version) is not int or version != VERSION:
-        raise _fail(f"unsupported version {version!r} (this reader: the int {VERSION})")
+    check_header(document, _FIELDS, FORMAT, VERSION, _fail, "plan")
     for key in ("method", "dims", "steps"):
         if key not in document:
             raise _fail(f"missing field {key!r}")
