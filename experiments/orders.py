@@ -66,18 +66,25 @@ three is 938 in its results table, 956 in its Markowitz column; the table's 938 
 for its reduction."""
 
 
-def task_rows(names: list[str], time_limit: float) -> list[dict[str, Any]]:
+def task_graph(name: str) -> Any:
+    """The program graph of task ``name`` (``jacchain.jax.graph``'s), traced at seed 0's
+    float32 inputs."""
     import graphax_tasks as gt
     import numpy as np
 
-    from jacchain.jax.elimination import plan_program
     from jacchain.jax.program import program_graph, trace_program
+
+    task = gt.TASKS[name]
+    program, _, _ = trace_program(task.function, *task.inputs(seed=0, dtype=np.float32))
+    return program_graph(program, program.inputs)
+
+
+def task_rows(names: list[str], time_limit: float) -> list[dict[str, Any]]:
+    from jacchain.jax.elimination import plan_program
 
     rows = []
     for name in names:
-        task = gt.TASKS[name]
-        program, _, _ = trace_program(task.function, *task.inputs(seed=0, dtype=np.float32))
-        graph = program_graph(program, program.inputs)
+        graph = task_graph(name)
         edges, inner = graph.partials(), graph.intermediates
         row: dict[str, Any] = {"task": name, "vertices": len(graph.shapes), "edges": len(edges),
                                "intermediates": len(inner)}

@@ -261,8 +261,49 @@ def test_the_jax_front_end_searches_programs_in_both_conventions():
             np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
 
 
+def _costs_to_go(eg):
+    """For every set of eliminated intermediates (bit masks), the least cost of the rest."""
+    from jacchain.graphs.elimination import _reach_weights, coded_neighbours
+
+    preds, succs = coded_neighbours(eg)
+    vertices = list(range(len(eg.sizes)))
+    inflow = _reach_weights(eg, vertices, preds)
+    outflow = _reach_weights(eg, vertices[::-1], succs)
+    m = len(eg.intermediates)
+    states = np.arange(1 << m)
+    rest = np.full(1 << m, np.iinfo(np.int64).max, dtype=np.int64)
+    rest[-1] = 0
+    for state in range(len(states) - 2, -1, -1):  # supersets have larger masks
+        rest[state] = min(
+            eg.sizes[v] * inflow[v][state] * outflow[v][state] + rest[state | (1 << j)]
+            for j, v in enumerate(eg.intermediates) if not (state >> j) & 1
+        )
+    return states, rest
+
+
+def test_the_set_dependent_bounds_never_exceed_the_cost_of_what_remains():
+    from jacchain.graphs.cuts import elimination_bounds
+
+    checked = sharper = 0
+    for seed in range(40):
+        _, _, _, eg = _elimination(seed, n_nodes=7 + seed % 6, max_size=5, p=0.4)
+        if not 2 <= len(eg.intermediates) <= 9:
+            continue
+        checked += 1
+        states, rest = _costs_to_go(eg)
+        bounds = elimination_bounds(eg)
+        remaining = bounds.remaining(states)
+        assert (remaining <= rest).all(), seed
+        plain = [int(bounds.single()[[j for j in range(len(eg.intermediates)) if not (s >> j) & 1]]
+                     .sum()) for s in states]
+        assert (remaining >= plain).all()
+        sharper += int((remaining > plain).sum())
+    assert checked >= 20 and sharper > 0
+
+
 def test_the_pruned_exact_dp_equals_the_full_one_and_its_bounds_hold():
-    from jacchain.graphs.pruned import cut_bounds, pruned_exact_order
+    from jacchain.graphs.cuts import cut_bounds
+    from jacchain.graphs.pruned import pruned_exact_order
 
     checked = 0
     for seed in range(60):

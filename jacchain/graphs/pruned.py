@@ -7,11 +7,9 @@ order, the set is dropped. :func:`pruned_exact_order` runs the same recurrence l
 level (sets of 0, 1, 2, ... eliminated vertices), vectorized with numpy, keeping only the
 sets that survive that test; it is exact, and its work is the number of survivors.
 
-The lower bound (:func:`cut_bounds`) holds for any order: when v is eliminated its
-predecessors are vertices not yet eliminated through which every path from an input to v
-passes (a vertex cut), each weighing at least the least weight of its out-edges' kinds;
-likewise its successors cut every path to an output. So eliminating v costs at least
-``size(v)`` times the two minimum weighted cuts, found by max-flow.
+The lower bounds on what remains (:mod:`jacchain.graphs.cuts`) come from vertex cuts:
+when v is eliminated its predecessors cut every path from an input to v, and its
+successors every path to an output, and neither can include a vertex already eliminated.
 """
 
 from __future__ import annotations
@@ -20,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ..chains.cost import DENSE, DIAGONAL, IDENTITY
 from ..errors import MethodError
+from .cuts import elimination_bounds
 from .elimination import (
     MAX_EXACT_INTERMEDIATES,
     EliminationGraph,
@@ -34,7 +32,7 @@ from .elimination import (
 )
 from .search import search_order
 
-__all__ = ["cut_bounds", "pruned_exact_order", "optimal_order", "MAX_PRUNED_INTERMEDIATES",
+__all__ = ["pruned_exact_order", "optimal_order", "MAX_PRUNED_INTERMEDIATES",
            "MAX_PRUNED_STATES"]
 
 MAX_PRUNED_INTERMEDIATES = 62
@@ -44,69 +42,11 @@ MAX_PRUNED_STATES = 1_000_000
 """The most sets the pruned DP keeps at one level before it gives up."""
 
 
-def _weight(code: int, size: int) -> int:
-    return {IDENTITY: 0, DIAGONAL: 1, DENSE: size}[code]
-
-
-def _least_weights(graph: EliminationGraph, backwards: bool) -> list[int]:
-    """The least weight each vertex can have as a predecessor (``backwards``: by the kinds
-    of its out-edges) or as a successor (by the kinds of its in-edges) of another."""
-    least: list[int | None] = [None] * len(graph.sizes)
-    for (u, w), code in graph.edges.items():
-        x = u if backwards else w
-        weight = _weight(code, graph.sizes[x])
-        least[x] = weight if least[x] is None else min(least[x], weight)
-    return [weight or 0 for weight in least]
-
-
-def _min_cut(graph: EliminationGraph, v: int, backwards: bool, least: list[int]) -> int:
-    """The least total weight of vertices (other than v) that meet every path between the
-    inputs and v (``backwards``) or between v and the outputs."""
-    import networkx as nx
-
-    n = len(graph.sizes)
-    ends = set(graph.inputs if backwards else graph.outputs)
-    flow = nx.DiGraph()
-    for (u, w) in graph.edges:
-        a, b = (u, w) if backwards else (w, u)  # flow runs from the ends towards v
-        flow.add_edge(("out", b) if b != v else "sink", ("in", a), capacity=float("inf"))
-    for x in range(n):
-        if x != v and ("in", x) in flow:
-            flow.add_edge(("in", x), ("out", x), capacity=least[x])
-    for x in ends:
-        if ("out", x) in flow:
-            flow.add_edge(("out", x), "source", capacity=float("inf"))
-    if "source" not in flow or "sink" not in flow:
-        return 0
-    # edges were laid from v outwards: the flow goes from the sink label back to the source
-    return int(nx.maximum_flow_value(flow, "sink", "source"))
-
-
-def cut_bounds(graph: EliminationGraph) -> dict[int, int]:
-    """A lower bound on the cost of eliminating each intermediate, whatever the order.
-
-    Examples
-    --------
-    >>> import networkx as nx
-    >>> from jacchain.graphs.graph import graph_spec
-    >>> from jacchain.graphs.elimination import elimination_graph, order_cost
-    >>> G = nx.path_graph(4, create_using=nx.DiGraph)
-    >>> nx.set_node_attributes(G, {0: 10, 1: 1, 2: 10, 3: 1}, "size")
-    >>> eg = elimination_graph(graph_spec(G))
-    >>> cut_bounds(eg), order_cost(eg, (2, 1))
-    ({1: 10, 2: 10}, 20)
-    """
-    before, after = _least_weights(graph, True), _least_weights(graph, False)
-    return {
-        v: graph.sizes[v] * _min_cut(graph, v, True, before) * _min_cut(graph, v, False, after)
-        for v in graph.intermediates
-    }
-
-
 def pruned_exact_order(
     graph: EliminationGraph, upper_bound: int, max_states: int = MAX_PRUNED_STATES
 ) -> tuple[tuple[int, ...], int]:
-    """The cheapest elimination order, by the subset DP pruned with :func:`cut_bounds`.
+    """The cheapest elimination order, by the subset DP pruned with the bounds of
+    :func:`~jacchain.graphs.cuts.elimination_bounds`.
 
     Parameters
     ----------
@@ -143,11 +83,11 @@ def pruned_exact_order(
         return (), 0
     preds, succs = coded_neighbours(graph)
     vertices = list(range(len(graph.sizes)))
-    bounds = cut_bounds(graph)
-    lower = np.array([bounds[v] for v in inner], dtype=np.int64)
+    bounds = elimination_bounds(graph)
+    lower = bounds.single()
     states = np.zeros(1, dtype=np.int64)
     reached = np.zeros(1, dtype=np.int64)  # the cost of reaching each set
-    rest = np.array([lower.sum()], dtype=np.int64)  # the bound on what remains
+    rest = np.array([lower.sum()], dtype=np.int64)  # the plain bound on what remains
     levels: list[tuple[Any, Any]] = []
     for _level in range(m):
         inflow = _reach_weights(graph, vertices, preds, states)
@@ -161,24 +101,38 @@ def pruned_exact_order(
             found.append((states[open_[keep]] | (1 << j), cost[keep], remaining[keep],
                           open_[keep], np.full(int(keep.sum()), j)))
         sets, costs, remains, parents, moves = (np.concatenate(parts) for parts in zip(*found, strict=True))
-        if not len(sets):
+        chosen = _cheapest_per_set(sets, costs)
+        chosen = chosen[costs[chosen] + bounds.remaining(sets[chosen]) <= upper_bound]
+        if not len(chosen):
             raise MethodError("the upper bound given to the pruned exact DP is below the optimum")
-        order = np.lexsort((costs, sets))
-        sets, costs, remains, parents, moves = (a[order] for a in (sets, costs, remains, parents, moves))
-        first = np.ones(len(sets), dtype=bool)
-        first[1:] = sets[1:] != sets[:-1]
-        if int(first.sum()) > max_states:
+        if len(chosen) > max_states:
             raise MethodError(
-                f"exact elimination gave up: {int(first.sum()):,} sets of eliminated vertices "
+                f"exact elimination gave up: {len(chosen):,} sets of eliminated vertices "
                 f"survive the bounds at one level (the budget is {max_states:,}); use 'search'"
             )
-        states, reached, rest = sets[first], costs[first], remains[first]
-        levels.append((parents[first], moves[first]))
+        states, reached, rest = sets[chosen], costs[chosen], remains[chosen]
+        levels.append((parents[chosen], moves[chosen]))
     chosen, position = [], 0
     for parents, moves in reversed(levels):
         chosen.append(inner[int(moves[position])])
         position = int(parents[position])
     return tuple(reversed(chosen)), int(reached[0])
+
+
+def _cheapest_per_set(sets: np.ndarray, costs: np.ndarray) -> np.ndarray:
+    """Positions of one cheapest entry per distinct set, in ascending order of the sets;
+    among equal costs the earliest position (deterministic whatever the sort's ties)."""
+    if not len(sets):
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(sets)
+    ordered = sets[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    group = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(sets))))
+    cheapest = np.minimum.reduceat(costs[order], starts)
+    tied = costs[order] == cheapest[group]
+    tied_groups = group[tied]
+    firsts = np.flatnonzero(np.concatenate(([True], tied_groups[1:] != tied_groups[:-1])))
+    return np.minimum.reduceat(order[tied], firsts)
 
 
 def _check_prunable(graph: EliminationGraph) -> None:
@@ -195,7 +149,7 @@ def _check_prunable(graph: EliminationGraph) -> None:
 def optimal_order(graph: EliminationGraph) -> tuple[tuple[int, ...], int]:
     """The cheapest elimination order: the full subset DP up to
     :data:`~jacchain.graphs.elimination.MAX_EXACT_INTERMEDIATES` intermediates, the pruned
-    DP beyond, bounded above by a short deterministic search (300 constructions).
+    DP beyond, bounded above by a deterministic search (2,000 constructions).
 
     Examples
     --------
@@ -212,5 +166,5 @@ def optimal_order(graph: EliminationGraph) -> tuple[tuple[int, ...], int]:
     _check_prunable(graph)
     seeds = {"forward": graph.intermediates, "reverse": graph.intermediates[::-1],
              "markowitz": markowitz_order(graph)}
-    known = search_order(LinearizedModel(graph), seeds, time_limit=None, iterations=300)
+    known = search_order(LinearizedModel(graph), seeds, time_limit=None, iterations=2000)
     return pruned_exact_order(graph, known.cost)
