@@ -225,6 +225,24 @@ class PairCuts:
     second_then: int
     first_after: int
 
+    def gain(self, first_size: Any, second_size: Any, first_before: Any, first_after: Any,
+             second_before: Any, second_after: Any) -> Any:
+        """How much the lesser of the two orders' bounds exceeds the two single bounds, given
+        each vertex's current predecessor and successor cut bounds (numbers or arrays).
+
+        Examples
+        --------
+        >>> pair = PairCuts(0, 1, first_then=3, second_after=2, second_then=2, first_after=1)
+        >>> int(pair.gain(1, 1, 1, 1, 1, 1))  # min(1*1*3 + 1*2*1, 1*2*1 + 1*1*1) - 2
+        1
+        """
+        first_first = (first_size * first_before * np.maximum(first_after, self.first_then)
+                       + second_size * np.maximum(second_before, self.second_after) * second_after)
+        second_first = (second_size * np.maximum(second_before, self.second_then) * second_after
+                        + first_size * first_before * np.maximum(first_after, self.first_after))
+        return (np.minimum(first_first, second_first) - first_size * first_before * first_after
+                - second_size * second_before * second_after)
+
 
 @dataclass(frozen=True)
 class EliminationBounds:
@@ -293,17 +311,30 @@ class EliminationBounds:
                 cuts[j] = (before, after)
         for pair in self.pairs:
             i, j = pair.first, pair.second
-            (bi, ai), (bj, aj) = cuts[i], cuts[j]
-            si, sj = self.sizes[i], self.sizes[j]
-            first_first = (si * bi * np.maximum(ai, pair.first_then)
-                           + sj * np.maximum(bj, pair.second_after) * aj)
-            second_first = (sj * np.maximum(bj, pair.second_then) * aj
-                            + si * bi * np.maximum(ai, pair.first_after))
-            gain = np.minimum(first_first, second_first) - si * bi * ai - sj * bj * aj
+            gain = pair.gain(self.sizes[i], self.sizes[j], *cuts[i], *cuts[j])
             if np.ndim(gain) == 0 and gain <= 0:
                 continue
             both = ((states >> i) & 1 == 0) & ((states >> j) & 1 == 0)
             total += np.where(both, np.maximum(gain, 0), 0)
+        return total
+
+    def lower_bound(self) -> int:
+        """The bound on the cost of a whole order (any number of intermediates).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> bounds = EliminationBounds(np.array([2]), (WatchedCuts((), (3,)),),
+        ...                            (WatchedCuts((), (4,)),), ())
+        >>> bounds.lower_bound()
+        24
+        """
+        total = int(self.single().sum())
+        for pair in self.pairs:
+            i, j = pair.first, pair.second
+            total += max(int(pair.gain(self.sizes[i], self.sizes[j],
+                                       self.before[i].weights[0], self.after[i].weights[0],
+                                       self.before[j].weights[0], self.after[j].weights[0])), 0)
         return total
 
 
@@ -347,8 +378,6 @@ def elimination_bounds(graph: EliminationGraph) -> EliminationBounds:
     before = tuple(_watched_cuts(before_net, v, position) for v in inner)
     after = tuple(_watched_cuts(after_net, v, position) for v in inner)
     sizes = np.array([graph.sizes[v] for v in inner], dtype=np.int64)
-    single = [int(x) for x in sizes * np.array([b.weights[0] * a.weights[0]
-                                                 for b, a in zip(before, after, strict=True)])]
     gains = nx.Graph()
     for (u, v) in sorted(graph.edges):
         if u not in position or v not in position:
@@ -358,11 +387,10 @@ def elimination_bounds(graph: EliminationGraph) -> EliminationBounds:
                         before_net.cut(v, infinite=[u])[0],
                         before_net.least[u] + before_net.cut(v, free=u)[0],
                         after_net.cut(u, infinite=[v])[0])
-        bi, ai, bj, aj = before[i].weights[0], after[i].weights[0], before[j].weights[0], after[j].weights[0]
-        bound = min(sizes[i] * bi * max(ai, pair.first_then) + sizes[j] * max(bj, pair.second_after) * aj,
-                    sizes[j] * max(bj, pair.second_then) * aj + sizes[i] * bi * max(ai, pair.first_after))
-        if bound > single[i] + single[j]:
-            gains.add_edge(i, j, weight=int(bound) - single[i] - single[j], pair=pair)
+        gain = int(pair.gain(sizes[i], sizes[j], before[i].weights[0], after[i].weights[0],
+                             before[j].weights[0], after[j].weights[0]))
+        if gain > 0:
+            gains.add_edge(i, j, weight=gain, pair=pair)
     pairs = tuple(sorted((gains[i][j]["pair"] for i, j in nx.max_weight_matching(gains)),
                          key=lambda pair: (pair.first, pair.second)))
     return EliminationBounds(sizes, before, after, pairs)

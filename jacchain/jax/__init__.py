@@ -55,7 +55,8 @@ def jacobian(
         (for example an order exported from Graphax or AlphaGrad).
     unit_partials : str
         ``"free"`` (default) or ``"counted"``: whether multiplying by a +-1 partial costs
-        nothing or counts (AlphaGrad's convention), when choosing and reporting orders.
+        nothing or counts, when choosing and reporting orders (``"counted"`` is
+        AlphaGrad's convention: multiplications only, sums of paths free).
     time_limit, seed
         The search's budget in seconds (by default up to 1 s, stopping earlier when it
         stops improving) and random seed (``method="search"``).

@@ -28,9 +28,11 @@ cheaper, or where it must be (a sum of paths, the final Jacobian).
 
 Costs are scalar multiply-adds of these operations, with two conventions for partials that
 are constants +-1 (``unit_partials``): ``"free"`` (the default: negations, additions,
-copies and other data movement cost nothing) or ``"counted"`` (AlphaGrad's counting: every
-product of two arithmetic partials counts its scalar products, as if each were a factor;
-data movement stays free).
+copies and other data movement cost nothing) or ``"counted"`` (AlphaGrad's counting of
+multiplications: every product of two arithmetic partials counts its scalar products, as
+if each were a factor; sums of paths and data movement are free). With sums free, the
+counted forward, reverse and Markowitz costs of HumanHeartDipole, PropaneCombustion and g
+equal AlphaGrad's published counts (``experiments/orders.py``).
 
 Partials are *symbolic* while planning (labels and sizes only, no values) and carry JAX
 arrays when executed; the same algebra serves both.
@@ -382,7 +384,7 @@ class Partial:
         arithmetic = self.arithmetic or other.arithmetic
         total = Partial(out_labels, in_labels, sizes, factor_labels, value, 1.0, arithmetic, symbolic)
         cost = _size(sizes, factor_labels)
-        return total, (0 if unit_partials == "counted" and not arithmetic else cost)
+        return total, (0 if unit_partials == "counted" else cost)  # AlphaGrad counts products
 
     # --- values -----------------------------------------------------------------------------
 
