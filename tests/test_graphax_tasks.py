@@ -161,10 +161,10 @@ def test_bad_batch_and_wrong_shapes_are_refused():
         gt.random_g(*gt.TASKS["g"].inputs()[:3])
 
 
-@pytest.mark.parametrize("name", ["HumanHeartDipole", "PropaneCombustion", "g"])
+@pytest.mark.parametrize("name", ["RobotArm_6DOF", "HumanHeartDipole", "PropaneCombustion", "g"])
 def test_the_counted_convention_reproduces_alphagrads_published_counts(name):
     """AlphaGrad counts multiplications (+-1 partials included, sums of paths free): on these
-    three tasks jacchain's graphs give its forward, reverse and Markowitz counts exactly."""
+    four tasks jacchain's graphs give its forward, reverse and Markowitz counts exactly."""
     from jacchain.jax.elimination import plan_program
     from jacchain.jax.program import program_graph, trace_program
 
