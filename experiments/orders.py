@@ -79,25 +79,27 @@ def task_graph(name: str) -> Any:
     return program_graph(program, program.inputs)
 
 
-def scalar_lower_bound(graph: Any, order: Any, counted: int) -> int | str:
-    """A lower bound on the counted cost of every vertex order of a graph of scalars whose
-    partials all multiply ("" for other graphs).
+def scalar_bounds(graph: Any, order: Any, counted: int) -> tuple[int | str, int | str, float | str]:
+    """For a graph of scalars whose partials all multiply: a lower bound on the counted cost
+    of every vertex order, the optimum (the pruned exact DP, within its 62 intermediates,
+    else "") and the DP's seconds; ("", "", "") for other graphs.
 
     There, each product of two partials counts one multiplication and sums are free, which
     is the linearized graph's cost with unit sizes and dense edges, so the cut bounds of
-    :mod:`jacchain.graphs.cuts` hold for every order (checked here on ``order``, whose
-    ``counted`` cost the planner found).
+    :mod:`jacchain.graphs.cuts` and the exact DP hold for every order (checked here on
+    ``order``, whose ``counted`` cost the planner found).
     """
     import networkx as nx
 
     from jacchain.graphs.cuts import elimination_bounds
     from jacchain.graphs.elimination import elimination_graph, order_cost
     from jacchain.graphs.graph import graph_spec
+    from jacchain.graphs.pruned import MAX_PRUNED_INTERMEDIATES, optimal_order
 
     edges = graph.partials()
     if any(graph.shapes[v] != () for v in graph.shapes) or not all(
             p.arithmetic for p in edges.values()):
-        return ""
+        return "", "", ""
     G = nx.DiGraph()
     G.add_nodes_from(graph.shapes, size=1)
     G.add_edges_from(edges, kind="dense")
@@ -105,7 +107,12 @@ def scalar_lower_bound(graph: Any, order: Any, counted: int) -> int | str:
     linearized = elimination_graph(spec)
     index = {name: i for i, name in enumerate(spec.names)}
     assert order_cost(linearized, tuple(index[v] for v in order)) == counted
-    return elimination_bounds(linearized).lower_bound()
+    bound = elimination_bounds(linearized).lower_bound()
+    if len(linearized.intermediates) > MAX_PRUNED_INTERMEDIATES:
+        return bound, "", ""
+    start = time.perf_counter()
+    optimum = optimal_order(linearized)[1]
+    return bound, optimum, time.perf_counter() - start
 
 
 def task_rows(names: list[str], time_limit: float) -> list[dict[str, Any]]:
@@ -133,7 +140,7 @@ def task_rows(names: list[str], time_limit: float) -> list[dict[str, Any]]:
                 f"{convention} seconds": seconds,
             })
             if convention == "counted":
-                bound = scalar_lower_bound(graph, plan.order, plan.cost)
+                bound, optimum, exact_seconds = scalar_bounds(graph, plan.order, plan.cost)
         forward, reverse, markowitz, alphagrad = ALPHAGRAD[name]
         best = min(forward, reverse, markowitz, 938 if name == "RoeFlux_3d" else markowitz)
         row.update({"AlphaGrad": alphagrad, "AlphaGrad reduction": 1 - alphagrad / best})
@@ -145,6 +152,8 @@ def task_rows(names: list[str], time_limit: float) -> list[dict[str, Any]]:
             "same baseline": same,
             "counted target": target if same else f"{target:.1f}",
             "counted lower bound": bound,
+            "counted exact": optimum,
+            "exact seconds": exact_seconds,
             "counted target met": row["counted search"] <= target,
             "provably unreachable": bound != "" and bound > target,
         })
@@ -320,7 +329,8 @@ def main(argv: list[str] | None = None) -> None:
                     *[f"counted {k}" for k in ("forward", "reverse", "Markowitz", "search",
                                                "reduction")],
                     "AlphaGrad", "AlphaGrad reduction", "same baseline", "counted target",
-                    "counted lower bound", "counted target met", "provably unreachable",
+                    "counted lower bound", "counted exact", "exact seconds", "counted target met",
+                    "provably unreachable",
                     "counted seconds",
                     *[f"free {k}" for k in ("forward", "reverse", "Markowitz", "search",
                                             "reduction", "seconds")]]
@@ -341,8 +351,9 @@ def main(argv: list[str] | None = None) -> None:
         "elsewhere the best of jacchain's three cut by AlphaGrad's reduction. `counted lower "
         "bound`: for graphs of scalars whose partials all multiply, a bound on every vertex "
         "order (the cut bounds of `jacchain/graphs/cuts.py` on the graph with unit sizes, "
-        "whose cost is then the counted cost); `provably unreachable`: the bound exceeds the "
-        "target.\n\n"
+        "whose cost is then the counted cost); `counted exact`: the optimum over vertex orders "
+        "there (`method=\"exact\"`'s DP, up to 62 intermediates), found in `exact seconds`; "
+        "`provably unreachable`: the bound exceeds the target.\n\n"
         + table(tasks, task_columns)
         + f"\n## Random DAGs (search: {args.dag_time_limit:g} s, seed 0)\n\n"
         + table(summary_rows, list(summary_rows[0]))

@@ -338,3 +338,19 @@ def test_exact_plans_past_twenty_intermediates_and_gives_up_clearly():
         pruned_exact_order(eg, p.forward_cost, max_states=5)
     with pytest.raises(MethodError, match="below the optimum"):
         pruned_exact_order(eg, p.cost - 1)
+
+
+def test_the_pruned_path_of_optimal_order_equals_the_full_dp(monkeypatch):
+    """Through the search, the bound check and the strictly-cheaper DP (forced below 20)."""
+    import jacchain.graphs.pruned as pruned
+
+    monkeypatch.setattr(pruned, "MAX_EXACT_INTERMEDIATES", 0)
+    checked = 0
+    for seed in range(30):
+        _, _, _, eg = _elimination(seed, n_nodes=8 + seed % 6, max_size=5, p=0.35)
+        if not 2 <= len(eg.intermediates) <= 10:
+            continue
+        checked += 1
+        order, cost = pruned.optimal_order(eg)
+        assert cost == exact_order(eg)[1] == order_cost(eg, order), seed
+    assert checked >= 15

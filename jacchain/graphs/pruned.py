@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MethodError
-from .cuts import elimination_bounds
+from .cuts import EliminationBounds, elimination_bounds
 from .elimination import (
     MAX_EXACT_INTERMEDIATES,
     EliminationGraph,
@@ -42,8 +42,15 @@ MAX_PRUNED_STATES = 1_000_000
 """The most sets the pruned DP keeps at one level before it gives up."""
 
 
+class _NoneCheaper(MethodError):
+    """No order costs at most the upper bound given to the pruned DP."""
+
+
 def pruned_exact_order(
-    graph: EliminationGraph, upper_bound: int, max_states: int = MAX_PRUNED_STATES
+    graph: EliminationGraph,
+    upper_bound: int,
+    max_states: int = MAX_PRUNED_STATES,
+    bounds: EliminationBounds | None = None,
 ) -> tuple[tuple[int, ...], int]:
     """The cheapest elimination order, by the subset DP pruned with the bounds of
     :func:`~jacchain.graphs.cuts.elimination_bounds`.
@@ -55,6 +62,8 @@ def pruned_exact_order(
         The cost of a known order (or more): sets that cannot lead below it are dropped.
     max_states : int
         Give up (MethodError) when more sets than this survive at one level.
+    bounds : EliminationBounds, optional
+        The graph's bounds, if already computed.
 
     Returns
     -------
@@ -63,8 +72,9 @@ def pruned_exact_order(
     Raises
     ------
     MethodError
-        Past :data:`MAX_PRUNED_INTERMEDIATES` intermediates, for costs beyond int64, or
-        when more than ``max_states`` sets survive at one level.
+        Past :data:`MAX_PRUNED_INTERMEDIATES` intermediates, for costs beyond int64, when
+        more than ``max_states`` sets survive at one level, or when no order costs at most
+        ``upper_bound``.
 
     Examples
     --------
@@ -83,7 +93,7 @@ def pruned_exact_order(
         return (), 0
     preds, succs = coded_neighbours(graph)
     vertices = list(range(len(graph.sizes)))
-    bounds = elimination_bounds(graph)
+    bounds = elimination_bounds(graph) if bounds is None else bounds
     lower = bounds.single()
     states = np.zeros(1, dtype=np.int64)
     reached = np.zeros(1, dtype=np.int64)  # the cost of reaching each set
@@ -104,7 +114,7 @@ def pruned_exact_order(
         chosen = _cheapest_per_set(sets, costs)
         chosen = chosen[costs[chosen] + bounds.remaining(sets[chosen]) <= upper_bound]
         if not len(chosen):
-            raise MethodError("the upper bound given to the pruned exact DP is below the optimum")
+            raise _NoneCheaper("the upper bound given to the pruned exact DP is below the optimum")
         if len(chosen) > max_states:
             raise MethodError(
                 f"exact elimination gave up: {len(chosen):,} sets of eliminated vertices "
@@ -149,7 +159,9 @@ def _check_prunable(graph: EliminationGraph) -> None:
 def optimal_order(graph: EliminationGraph) -> tuple[tuple[int, ...], int]:
     """The cheapest elimination order: the full subset DP up to
     :data:`~jacchain.graphs.elimination.MAX_EXACT_INTERMEDIATES` intermediates, the pruned
-    DP beyond, bounded above by a deterministic search (2,000 constructions).
+    DP beyond, bounded above by a deterministic search (2,000 constructions): the search's
+    order is returned when the lower bound meets it, or when the DP finds no strictly
+    cheaper order (which spares it the many sets on orders that only tie).
 
     Examples
     --------
@@ -167,4 +179,10 @@ def optimal_order(graph: EliminationGraph) -> tuple[tuple[int, ...], int]:
     seeds = {"forward": graph.intermediates, "reverse": graph.intermediates[::-1],
              "markowitz": markowitz_order(graph)}
     known = search_order(LinearizedModel(graph), seeds, time_limit=None, iterations=2000)
-    return pruned_exact_order(graph, known.cost)
+    bounds = elimination_bounds(graph)
+    if bounds.lower_bound() >= known.cost:  # the bound meets the known order: it is optimal
+        return tuple(known.order), known.cost
+    try:  # only a strictly cheaper order could improve on the known one
+        return pruned_exact_order(graph, known.cost - 1, bounds=bounds)
+    except _NoneCheaper:
+        return tuple(known.order), known.cost
