@@ -31,8 +31,8 @@ are constants +-1 (``unit_partials``): ``"free"`` (the default: negations, addit
 copies and other data movement cost nothing) or ``"counted"`` (AlphaGrad's counting of
 multiplications: every product of two arithmetic partials counts its scalar products, as
 if each were a factor; sums of paths and data movement are free). With sums free, the
-counted forward, reverse and Markowitz costs of HumanHeartDipole, PropaneCombustion and g
-equal AlphaGrad's published counts (``experiments/orders.py``).
+counted forward, reverse and Markowitz costs of RobotArm_6DOF, HumanHeartDipole,
+PropaneCombustion and g equal AlphaGrad's published counts (``experiments/orders.py``).
 
 Partials are *symbolic* while planning (labels and sizes only, no values) and carry JAX
 arrays when executed; the same algebra serves both.
