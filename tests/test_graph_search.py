@@ -354,3 +354,15 @@ def test_the_pruned_path_of_optimal_order_equals_the_full_dp(monkeypatch):
         order, cost = pruned.optimal_order(eg)
         assert cost == exact_order(eg)[1] == order_cost(eg, order), seed
     assert checked >= 15
+
+
+def test_a_graph_plan_s_lower_bound_never_exceeds_the_optimum():
+    met = 0
+    for seed in range(25):
+        G, inputs, outputs, eg = _elimination(seed, n_nodes=8 + seed % 5, max_size=5, p=0.35)
+        if not 1 <= len(eg.intermediates) <= 10:
+            continue
+        p = jc.plan_graph(G, inputs, outputs, method="exact")
+        assert 0 <= p.lower_bound() <= exact_order(eg)[1]
+        met += p.lower_bound() == exact_order(eg)[1]
+    assert met >= 1

@@ -29,6 +29,7 @@ import numpy as np
 from ..errors import GraphError, MethodError, NonFiniteError, PlanFormatError, shown
 from ..plans.plan import Plan, Step, plan
 from ..plans.report import check_max_rows, format_dims, step_table
+from .cuts import elimination_bounds
 from .elimination import (
     Elimination,
     EliminationGraph,
@@ -165,6 +166,27 @@ class GraphPlan:
         if self.cost == 0:
             return 1.0
         return min(self.forward_cost, self.reverse_cost) / self.cost
+
+    def lower_bound(self) -> int:
+        """A lower bound on the cost of every vertex elimination order of this graph.
+
+        From vertex cuts (:func:`jacchain.graphs.cuts.elimination_bounds`): when an
+        elimination plan's cost meets it, no elimination order is cheaper. Computed on
+        demand by max-flows (about 0.6 s for 100 vertices, 18 s for 500); it bounds vertex
+        elimination only (a ``"chain"`` plan can cost less).
+
+        Examples
+        --------
+        >>> import networkx as nx
+        >>> import jacchain as jc
+        >>> G = nx.path_graph(4, create_using=nx.DiGraph)
+        >>> nx.set_node_attributes(G, {0: 10, 1: 1, 2: 10, 3: 1}, "size")
+        >>> p = jc.plan_graph(G, method="search", time_limit=0.1)
+        >>> p.cost, p.lower_bound()  # the bound meets the search's order: nothing is cheaper
+        (20, 20)
+        """
+        graph = self._elimination if self._elimination is not None else elimination_graph(self.spec)
+        return elimination_bounds(graph).lower_bound()
 
     def describe(self) -> str:
         """A one-line summary of the plan.
