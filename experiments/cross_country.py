@@ -81,23 +81,23 @@ class EdgeElimination:
             return [(a, b, k) for k in sorted(self.succs.get(b, ()))]
         return [(i, a, b) for i in sorted(self.preds.get(a, ()))]  # edge a -> b, a intermediate
 
-    def cost(self, move: Move) -> int:
-        total = 0
+    def _products(self, move: Move) -> list[tuple[tuple[int, int], int, int]]:
+        """Each new or updated edge i -> k the move forms, its structure and its cost."""
+        found = []
         for i, j, k in self._pairs(move):
             product, spent = self.algebra.compose(self.edges[(j, k)], self.edges[(i, j)])
-            total += spent
             if (i, k) in self.edges:
-                total += self.algebra.add(self.edges[(i, k)], product)[1]
-        return total
+                product, added = self.algebra.add(self.edges[(i, k)], product)
+                spent += added
+            found.append(((i, k), product, spent))
+        return found
+
+    def cost(self, move: Move) -> int:
+        return sum(spent for _, _, spent in self._products(move))
 
     def apply(self, move: Move) -> int:
-        total = 0
-        for i, j, k in self._pairs(move):
-            product, spent = self.algebra.compose(self.edges[(j, k)], self.edges[(i, j)])
-            total += spent
-            if (i, k) in self.edges:
-                product, spent = self.algebra.add(self.edges[(i, k)], product)
-                total += spent
+        products = self._products(move)
+        for (i, k), product, _ in products:
             self.edges[(i, k)] = product
             self.succs.setdefault(i, set()).add(k)
             self.preds.setdefault(k, set()).add(i)
@@ -110,7 +110,7 @@ class EdgeElimination:
             if j in self.inner and not self.succs.get(j):
                 for i in list(self.preds.get(j, ())):
                     self._drop(i, j)
-        return total
+        return sum(spent for _, _, spent in products)
 
     def _drop(self, a: int, b: int) -> None:
         del self.edges[(a, b)]

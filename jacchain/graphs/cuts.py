@@ -342,15 +342,23 @@ def _watched_cuts(network: _CutNetwork, v: int, position: dict[int, int]) -> Wat
     """v's cut bound watching up to :data:`MOST_WATCHED` intermediates, chosen greedily
     among the vertices of the least cuts nearest the ends and nearest v: each time the one
     whose being uncuttable (with those already chosen) raises the cut most."""
+    found: dict[frozenset[int], tuple[int, set[int]]] = {}
+
+    def cut(uncuttable: Iterable[int]) -> tuple[int, set[int]]:  # each max-flow once
+        key = frozenset(uncuttable)
+        if key not in found:
+            found[key] = network.cut(v, infinite=key)
+        return found[key]
+
     watched: list[int] = []
     while len(watched) < MOST_WATCHED:
-        _, cut = network.cut(v, infinite=watched)
-        fresh = sorted((u for u in cut if u in position and u not in watched), key=position.get)
+        fresh = sorted((u for u in cut(watched)[1] if u in position and u not in watched),
+                       key=position.get)
         if not fresh:
             break
-        watched.append(max(fresh, key=lambda u: network.cut(v, infinite=[*watched, u])[0]))
+        watched.append(max(fresh, key=lambda u: cut([*watched, u])[0]))
     weights = tuple(
-        network.cut(v, infinite=[u for t, u in enumerate(watched) if (code >> t) & 1])[0]
+        cut([u for t, u in enumerate(watched) if (code >> t) & 1])[0]
         for code in range(1 << len(watched))
     )
     return WatchedCuts(tuple(position[u] for u in watched), weights)
