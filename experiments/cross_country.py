@@ -182,8 +182,8 @@ def small_rows(graphs: int, seed: int = 0) -> list[dict[str, Any]]:
     optimum (all orders) against the exact edge optimum (all move sequences)."""
     import itertools
 
-    from jacchain.jax.elimination import ProgramSearchModel, elimination_cost
-    from jacchain.jax.partials import Partial
+    from jacchain.programs.elimination import ProgramSearchModel, elimination_cost
+    from jacchain.programs.partials import Partial
 
     rng = random.Random(seed)
     rows: list[dict[str, Any]] = []
@@ -211,7 +211,7 @@ def task_rows(names: list[str], time_limit: float) -> list[dict[str, Any]]:
     from orders import task_graph
 
     from jacchain.graphs.search import replay
-    from jacchain.jax.elimination import ProgramSearchModel, plan_program
+    from jacchain.programs.elimination import ProgramSearchModel, plan_program
 
     rows = []
     for name in names:

@@ -116,7 +116,7 @@ def scalar_bounds(graph: Any, order: Any, counted: int) -> tuple[int | str, int 
 
 
 def task_rows(names: list[str], time_limit: float) -> list[dict[str, Any]]:
-    from jacchain.jax.elimination import plan_program
+    from jacchain.programs.elimination import plan_program
 
     rows = []
     for name in names:

@@ -18,6 +18,7 @@ FLOORS = [
     ("jacchain.plans",),
     ("jacchain.execution",),
     ("jacchain.graphs",),
+    ("jacchain.programs",),
     ("jacchain.layers", "jacchain.jax", "jacchain.torch", "jacchain.testing"),
     ("jacchain.cli",),
     ("jacchain", "jacchain.__main__"),

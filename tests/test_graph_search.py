@@ -212,8 +212,8 @@ def test_node_names_that_json_cannot_hold_are_named_in_the_error():
 
 def test_the_program_search_model_costs_orders_as_the_program_elimination_does():
     jnp = pytest.importorskip("jax.numpy")
-    from jacchain.jax.elimination import ProgramSearchModel, elimination_cost
     from jacchain.jax.program import program_graph, trace_program
+    from jacchain.programs.elimination import ProgramSearchModel, elimination_cost
 
     def f(x, y):
         h = jnp.sin(x) * y

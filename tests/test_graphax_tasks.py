@@ -165,8 +165,8 @@ def test_bad_batch_and_wrong_shapes_are_refused():
 def test_the_counted_convention_reproduces_alphagrads_published_counts(name):
     """AlphaGrad counts multiplications (+-1 partials included, sums of paths free): on these
     four tasks jacchain's graphs give its forward, reverse and Markowitz counts exactly."""
-    from jacchain.jax.elimination import plan_program
     from jacchain.jax.program import program_graph, trace_program
+    from jacchain.programs.elimination import plan_program
 
     task = gt.TASKS[name]
     program, _, _ = trace_program(task.function, *task.inputs(seed=0, dtype=np.float32))

@@ -11,9 +11,10 @@ jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
 jax.config.update("jax_enable_x64", True)
 
-from jacchain.jax.elimination import eliminate, plan_program  # noqa: E402
-from jacchain.jax.partials import LinearOperator, Partial, fresh_labels  # noqa: E402
+from jacchain.jax.linear_operator import LinearOperator  # noqa: E402
 from jacchain.jax.program import program_graph, run_program, trace_program  # noqa: E402
+from jacchain.programs.elimination import eliminate, plan_program  # noqa: E402
+from jacchain.programs.partials import Partial, fresh_labels  # noqa: E402
 from jacchain.testing import profile_examples  # noqa: E402
 
 rng = np.random.default_rng(0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .elimination import METHODS, ProgramPlan
+from ..programs.elimination import METHODS, ProgramPlan
 from .function import ProgramJacobian
 from .sequence import JacobianFunction, layer_kind
 

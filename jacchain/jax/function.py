@@ -2,7 +2,7 @@
 
 The function is traced into a structured computational graph
 (:mod:`jacchain.jax.program`), an elimination order is planned on it
-(:mod:`jacchain.jax.elimination`), and the eliminations are carried out as JAX
+(:mod:`jacchain.programs.elimination`), and the eliminations are carried out as JAX
 operations inside one jitted function: structured partials stay structured (diagonals as
 vectors, Kronecker factors as factors, permutations as transposes). Plans are cached per
 input structure, shape and dtype, so no planning happens per call.
@@ -17,9 +17,11 @@ from typing import Any
 
 from ..errors import JacChainError, LayerError, NonFiniteError, ShapeError, shown
 from ..layers.common import check_finite_input
-from .elimination import ProgramPlan, eliminate, plan_program
-from .partials import UNIT_PARTIALS, LinearOperator
-from .program import ProgramGraph, program_graph, run_program, trace_program
+from ..programs.elimination import ProgramPlan, eliminate, plan_program
+from ..programs.graph import ProgramGraph
+from ..programs.partials import UNIT_PARTIALS
+from .linear_operator import LinearOperator
+from .program import program_graph, run_program, trace_program
 
 __all__ = ["ProgramJacobian", "program_graph_of"]
 
@@ -319,7 +321,7 @@ def program_graph_of(graph: ProgramGraph) -> Any:
     edges carry ``kind`` (``"identity"``, ``"diagonal"``, ``"dense"``, or, for the other
     structures, ``"dense"`` as the nearest kind :func:`jacchain.plan_graph` understands),
     ``structure`` (the partial's own kind) and ``partial`` (the symbolic
-    :class:`~jacchain.jax.partials.Partial`).
+    :class:`~jacchain.programs.partials.Partial`).
     """
     import math
 

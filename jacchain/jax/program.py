@@ -5,7 +5,8 @@
 ``custom_vjp_call``, ``remat``, ...) inlined and every value numbered. :func:`program_graph`
 then keeps the values that lie on a path from a differentiated input to an output (one
 vertex each; constants are folded away) and gives every edge its structured partial from
-:mod:`jacchain.jax.rules`. :func:`run_program` evaluates the same equations on arrays,
+:mod:`jacchain.jax.rules` (the generic part lives in :mod:`jacchain.programs.graph`).
+:func:`run_program` evaluates the same equations on arrays,
 keeping every value, so that the partials' factors can be computed from them.
 """
 
@@ -13,60 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import GraphError
-from .partials import Partial
-from .rules import CONSTANT_PRIMITIVES, INLINED_PRIMITIVES, Edge, rule_for
+from ..programs.graph import Edge, Op, Program, ProgramGraph
+from ..programs.graph import program_graph as _program_graph
+from .rules import CONSTANT_PRIMITIVES, INLINED_PRIMITIVES, rule_for
 
-__all__ = ["Op", "Program", "ProgramGraph", "trace_program", "program_graph", "run_program"]
-
-
-@dataclass(frozen=True)
-class Op:
-    """One equation: its primitive and parameters (``eqn``), operand ids and output ids.
-
-    An operand id is an int (a value of the program) or ``("const", index)`` for a constant.
-    """
-
-    eqn: Any
-    inputs: tuple[Any, ...]
-    outputs: tuple[int, ...]
-
-
-@dataclass
-class Program:
-    """A jaxpr flattened into numbered values and equations.
-
-    Attributes
-    ----------
-    ops : list of Op
-    inputs : list of int
-        The ids of the function's input leaves, in order.
-    outputs : list
-        The ids (or constant references) of the output leaves, in order.
-    constants : list
-        Literal and closed-over values; ``("const", i)`` refers to ``constants[i]``.
-    avals : dict
-        ``{id: abstract value}`` (shape and dtype) of every value.
-    """
-
-    ops: list[Op] = field(default_factory=list)
-    inputs: list[int] = field(default_factory=list)
-    outputs: list[Any] = field(default_factory=list)
-    constants: list[Any] = field(default_factory=list)
-    avals: dict[int, Any] = field(default_factory=dict)
-    count: int = 0
-
-    def new_value(self, aval: Any) -> int:
-        self.count += 1
-        self.avals[self.count] = aval
-        return self.count
-
-    def constant(self, value: Any) -> tuple[str, int]:
-        self.constants.append(value)
-        return ("const", len(self.constants) - 1)
+__all__ = ["JAX_RULES", "trace_program", "program_graph", "run_program"]
 
 
 def _sub_jaxpr(eqn: Any) -> tuple[Any, Sequence[Any]] | None:
@@ -253,133 +207,33 @@ def _differentiable(aval: Any) -> bool:
     return np.issubdtype(aval.dtype, np.floating)
 
 
-@dataclass
-class ProgramGraph:
-    """The computational graph of a program for the chosen inputs.
+class _JaxRules:
+    """:class:`~jacchain.programs.graph.ProgramRules` for jaxpr equations."""
 
-    Attributes
-    ----------
-    program : Program
-    inputs : list of int
-        The differentiated input leaves (vertex ids), in order.
-    outputs : list
-        One vertex id per output leaf (a copy vertex where the output is an input or has
-        successors), or None for an output that does not depend on the inputs.
-    shapes : dict
-        ``{vertex: shape}``.
-    edges : dict
-        ``{(u, v): [(op index, output index, operand index, Edge), ...]}``: the partials whose
-        sum is dv/du (an operand used twice gives two).
-    copies : dict
-        ``{copy vertex: output vertex}``.
-    """
+    def constant(self, op: Op) -> bool:
+        return op.eqn.primitive.name in CONSTANT_PRIMITIVES
 
-    program: Program
-    inputs: list[int]
-    outputs: list[int | None]
-    shapes: dict[int, tuple[int, ...]]
-    edges: dict[tuple[int, int], list[tuple[int, int, int, Edge]]]
-    copies: dict[int, int]
+    def differentiable(self, aval: Any) -> bool:
+        return _differentiable(aval)
 
-    @property
-    def intermediates(self) -> list[int]:
-        """The vertices to eliminate, in the program's (topological) order."""
-        kept = set(self.inputs) | {o for o in self.outputs if o is not None}
-        ordered = [v for op in self.program.ops for v in op.outputs if v in self.shapes]
-        return [v for v in ordered if v not in kept]
+    def edge(self, program: Program, op: Op, output: int, operand: int) -> Edge:
+        return rule_for(op.eqn.primitive.name)(constant_operands(program, op), output, operand)
 
-    def partials(self) -> dict[tuple[int, int], Partial]:
-        """The symbolic partial of every edge (sums of repeated operands formed)."""
-        result = {}
-        for key, terms in self.edges.items():
-            partial = terms[0][3].partial
-            for term in terms[1:]:
-                partial = partial.add(term[3].partial)[0]
-            result[key] = partial
-        return result
 
-    def assembly_cost(self, unit_partials: str = "free") -> int:
-        """Multiply-adds of summing the partials of an operand used more than once (paid by
-        every order; matrix-free terms are formed as arrays to be summed)."""
-        total = 0
-        for terms in self.edges.values():
-            partial = terms[0][3].partial
-            for term in terms[1:]:
-                partial, cost = partial.add(term[3].partial, unit_partials)
-                total += cost
-        return total
-
-    def size(self) -> tuple[int, int, int]:
-        """(vertices, edges, scalar entries of all vertices)."""
-        return len(self.shapes), len(self.edges), sum(math.prod(s) for s in self.shapes.values())
+JAX_RULES = _JaxRules()
+"""The structural rules of :mod:`jacchain.jax.rules`, for :func:`program_graph`."""
 
 
 def program_graph(program: Program, differentiated: Sequence[int]) -> ProgramGraph:
-    """The graph of the values on a path from the ``differentiated`` inputs to the outputs.
-
-    Raises
-    ------
-    GraphError
-        If a differentiated input is not a floating-point array.
+    """The graph of a traced JAX program for the ``differentiated`` inputs
+    (:func:`jacchain.programs.graph.program_graph` with the JAX rules).
 
     Examples
     --------
     >>> import jax.numpy as jnp
-    >>> program, _, _ = trace_program(lambda x, y: jnp.sum(jnp.sin(x) * y), jnp.ones(3), 2.0)
-    >>> graph = program_graph(program, program.inputs[:1])
-    >>> [program.ops[i].eqn.primitive.name for i in sorted({t[0] for ts in graph.edges.values() for t in ts})]
-    ['sin', 'mul', 'reduce_sum']
+    >>> program, _, _ = trace_program(lambda x: jnp.sum(jnp.sin(x)), jnp.ones(3))
+    >>> sorted(program_graph(program, program.inputs).shapes.values())
+    [(), (3,), (3,)]
     """
-    for ref in differentiated:
-        if not _differentiable(program.avals[ref]):
-            raise GraphError(
-                f"input leaf {program.inputs.index(ref)} has dtype {program.avals[ref].dtype}: "
-                "only floating-point inputs can be differentiated"
-            )
-    active = set(differentiated)
-    for op in program.ops:
-        if op.eqn.primitive.name in CONSTANT_PRIMITIVES:
-            continue
-        if any(isinstance(ref, int) and ref in active for ref in op.inputs):
-            active.update(ref for ref in op.outputs if _differentiable(program.avals[ref]))
-    useful = {ref for ref in program.outputs if isinstance(ref, int) and ref in active}
-    for op in reversed(program.ops):
-        if any(ref in useful for ref in op.outputs) and op.eqn.primitive.name not in CONSTANT_PRIMITIVES:
-            useful.update(ref for ref in op.inputs if isinstance(ref, int) and ref in active)
-    keep = active & useful
-    shapes = {ref: tuple(program.avals[ref].shape) for ref in keep}
-    edges: dict[tuple[int, int], list[tuple[int, int, int, Edge]]] = {}
-    successors: dict[int, int] = {}
-    for index, op in enumerate(program.ops):
-        if op.eqn.primitive.name in CONSTANT_PRIMITIVES:
-            continue
-        rule = rule_for(op.eqn.primitive.name)
-        eqn = constant_operands(program, op)
-        for j, out in enumerate(op.outputs):
-            if out not in keep:
-                continue
-            for k, ref in enumerate(op.inputs):
-                if isinstance(ref, int) and ref in keep:
-                    edges.setdefault((ref, out), []).append((index, j, k, rule(eqn, j, k)))
-                    successors[ref] = successors.get(ref, 0) + 1
-    outputs: list[int | None] = []
-    copies: dict[int, int] = {}
-    inputs = list(differentiated)
-    repeated = {ref for ref in program.outputs if program.outputs.count(ref) > 1}
-    for ref in program.outputs:
-        if not isinstance(ref, int) or ref not in keep:
-            outputs.append(None)
-            continue
-        # an output is read through a copy when it must stay a sink: it is an input, it has
-        # successors, or it is returned more than once
-        if ref in inputs or successors.get(ref) or ref in repeated:
-            copy = program.new_value(program.avals[ref])
-            shapes[copy] = shapes[ref]
-            copies[copy] = ref
-            edges[(ref, copy)] = [(-1, 0, 0, Edge(Partial.identity(shapes[ref], symbolic=True)))]
-            outputs.append(copy)
-        else:
-            outputs.append(ref)
-    for ref in inputs:
-        shapes.setdefault(ref, tuple(program.avals[ref].shape))
-    return ProgramGraph(program, inputs, outputs, shapes, edges, copies)
+    return _program_graph(program, differentiated, JAX_RULES)
+

@@ -2,7 +2,7 @@
 
 A rule looks at an equation of a jaxpr (its primitive, parameters and the shapes of its
 operands) and returns, for one output and one differentiated operand, an :class:`Edge`:
-the :class:`~jacchain.jax.partials.Partial`'s structure (planning needs nothing else) and
+the :class:`~jacchain.programs.partials.Partial`'s structure (planning needs nothing else) and
 a function that computes its factor from the equation's primal values at execution time.
 Rules live in a registry keyed by primitive name, in the spirit of JAX's own ``defjvp``
 tables; a primitive without a rule becomes a *matrix-free* partial: its Jacobian is formed
@@ -34,35 +34,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from .partials import Partial, fresh_labels
+from ..programs.graph import Edge, Values
+from ..programs.partials import Partial, fresh_labels
 
-__all__ = ["Edge", "RULES", "edge_rule", "CONSTANT_PRIMITIVES", "INLINED_PRIMITIVES", "rule_for",
+__all__ = ["RULES", "edge_rule", "CONSTANT_PRIMITIVES", "INLINED_PRIMITIVES", "rule_for",
            "sweep_cost"]
-
-Values = Callable[[Sequence[Any], Sequence[Any]], Any]
-"""``value(invals, outvals)``: the factor of a partial from an equation's primal values."""
-
-
-@dataclass(frozen=True)
-class Edge:
-    """One partial of an equation: its structure and how to compute its factor.
-
-    Attributes
-    ----------
-    partial : Partial
-        Symbolic (no values): labels, sizes, factor axes, scale.
-    values : callable or None
-        ``values(invals, outvals)`` gives the factor (a
-        :class:`~jacchain.jax.partials.LinearOperator` for a matrix-free partial); None when
-        the partial has none.
-    """
-
-    partial: Partial
-    values: Values | None = None
-
 
 Rule = Callable[[Any, int, int], Edge]
 """``rule(eqn, output_index, operand_index) -> Edge``."""
@@ -655,7 +634,7 @@ def matrix_free(eqn: Any, output: int, operand: int) -> Edge:
     Each sweep is priced by XLA's cost analysis (:func:`sweep_cost`); the elimination
     applies it to its neighbours' rows or columns, or forms the array where that is cheaper.
     """
-    from .partials import LinearOperator
+    from .linear_operator import LinearOperator
 
     out_shape, in_shape = _shape(eqn.outvars[output]), _shape(eqn.invars[operand])
     jvp, vjp = sweep_cost(eqn, output, operand, True), sweep_cost(eqn, output, operand, False)

@@ -20,10 +20,12 @@ A *selection* partial (slices, pads, concatenations, reversals, reshapes) has a 
 index map). Composing with it moves entries and multiplies nothing, so it costs nothing.
 
 A *matrix-free* partial (control flow, primitives without a structural rule) has no factor
-array: its value is a :class:`LinearOperator`, the equation's JVP and VJP at the point. It
-is applied lazily: composed with a neighbour, it runs one JVP per column of the partial
-below it or one VJP per row of the partial above it, at the multiply-adds XLA's cost
-analysis gives one sweep (``sweeps``); it is formed as a dense array only where that is
+array: its value is a linear operator, the equation's JVP and VJP at the point (an object
+with ``matmat``, ``rmatmat`` and ``dense(forward)``, from the front end:
+:class:`jacchain.jax.linear_operator.LinearOperator`,
+:class:`jacchain.torch.linear_operator.LinearOperator`). It is applied lazily: composed with
+a neighbour, it runs one JVP per column of the partial below it or one VJP per row of the
+partial above it, at the multiply-adds one sweep costs (``sweeps``); it is formed as a dense array only where that is
 cheaper, or where it must be (a sum of paths, the final Jacobian).
 
 Costs are scalar multiply-adds of these operations, with two conventions for partials that
@@ -34,8 +36,9 @@ if each were a factor; sums of paths and data movement are free). With sums free
 counted forward, reverse and Markowitz costs of RobotArm_6DOF, HumanHeartDipole,
 PropaneCombustion and g equal AlphaGrad's published counts (``experiments/orders.py``).
 
-Partials are *symbolic* while planning (labels and sizes only, no values) and carry JAX
-arrays when executed; the same algebra serves both.
+Partials are *symbolic* while planning (labels and sizes only, no values) and carry arrays
+when executed (JAX arrays from :mod:`jacchain.jax`, PyTorch tensors from
+:mod:`jacchain.torch`, numpy arrays in the examples); the same algebra serves all.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["Partial", "LinearOperator", "fresh_labels", "UNIT_PARTIALS"]
+__all__ = ["Partial", "fresh_labels", "UNIT_PARTIALS"]
 
 UNIT_PARTIALS = ("free", "counted")
 """The counting conventions for partials that are constants +-1."""
@@ -93,7 +96,7 @@ class Partial:
         from at most one entry of u, and each entry of u goes to at most one of v).
     sweeps : tuple or None
         Matrix-free: the multiply-adds of one JVP and of one VJP (None for a direction the
-        equation does not have); the value is then a :class:`LinearOperator`.
+        equation does not have); the value is then a linear operator.
     """
 
     out_labels: tuple[int, ...]
@@ -126,7 +129,7 @@ class Partial:
 
     @classmethod
     def matrix_free(cls, out_shape: tuple[int, ...], in_shape: tuple[int, ...], jvp: int | None,
-                    vjp: int | None, value: LinearOperator | None = None,
+                    vjp: int | None, value: Any = None,
                     symbolic: bool = False) -> Partial:
         """A matrix-free partial: applied by JVPs (``jvp`` multiply-adds each) or VJPs.
 
@@ -186,7 +189,7 @@ class Partial:
 
         ``"identity"`` (a delta on every axis of equal shapes, no factor), ``"diagonal"``
         (the same with a factor), ``"selection"`` (a constant 0/1 index map),
-        ``"matrix-free"`` (a :class:`LinearOperator`), ``"dense"``
+        ``"matrix-free"`` (a linear operator), ``"dense"``
         (no delta, a factor over every axis), else ``"structured"`` (broadcasts,
         reductions, Kronecker products).
 
@@ -378,8 +381,9 @@ class Partial:
         value = None
         if not symbolic:
             dtype = _dtype(self.value) or _dtype(other.value)
-            first = _laid_out(self, out_labels, in_labels, sizes, factor_labels, dtype)
-            second = _laid_out(other, out_labels, in_labels, sizes, factor_labels, dtype)
+            like = self.value if self.value is not None else other.value
+            first = _laid_out(self, out_labels, in_labels, sizes, factor_labels, dtype, like)
+            second = _laid_out(other, out_labels, in_labels, sizes, factor_labels, dtype, like)
             value = _scaled(first, self.scale) + _scaled(second, other.scale)
         arithmetic = self.arithmetic or other.arithmetic
         total = Partial(out_labels, in_labels, sizes, factor_labels, value, 1.0, arithmetic, symbolic)
@@ -388,8 +392,9 @@ class Partial:
 
     # --- values -----------------------------------------------------------------------------
 
-    def to_dense(self, dtype: Any = None) -> Any:
-        """The tensor itself, of shape ``v.shape + u.shape`` (identities in ``dtype``).
+    def to_dense(self, dtype: Any = None, like: Any = None) -> Any:
+        """The tensor itself, of shape ``v.shape + u.shape`` (identities in ``dtype``, in the
+        array module of ``like`` when the partial has no value: numpy by default).
 
         Examples
         --------
@@ -398,64 +403,10 @@ class Partial:
         array([[3., 4.]])
         """
         if self.sweeps is not None:
-            return self.materialized()[0].to_dense(dtype)
+            return self.materialized()[0].to_dense(dtype, like)
         out_labels, in_labels, sizes, _ = _join(self, set())
-        dense = _laid_out(self, out_labels, in_labels, sizes, out_labels + in_labels, dtype)
+        dense = _laid_out(self, out_labels, in_labels, sizes, out_labels + in_labels, dtype, like)
         return _scaled(dense, self.scale)
-
-
-@dataclass(frozen=True, eq=False)
-class LinearOperator:
-    """The derivative of ``function`` at ``point``, applied through ``jax.jvp`` and ``jax.vjp``.
-
-    Examples
-    --------
-    >>> import jax.numpy as jnp
-    >>> op = LinearOperator(jnp.sin, jnp.zeros(2))
-    >>> op.matmat(jnp.ones((2, 3))).shape, op.rmatmat(jnp.ones((4, 2))).shape
-    ((2, 3), (4, 2))
-    """
-
-    function: Any
-    point: Any
-    pullback: Any = None
-    """Optional: the VJP at ``point`` from the program's own forward pass (no recomputation)."""
-
-    def matmat(self, columns: Any) -> Any:
-        """``J @ columns``: ``columns`` of shape ``u.shape + (k,)`` give ``v.shape + (k,)``."""
-        import jax
-
-        columns = columns.astype(self.point.dtype)
-
-        def one(tangent: Any) -> Any:
-            return jax.jvp(self.function, (self.point,), (tangent,))[1]
-
-        if columns.shape[-1] == 1:  # one sweep: no batching
-            return one(columns[..., 0])[..., None]
-        return jax.vmap(one, in_axes=-1, out_axes=-1)(columns)
-
-    def rmatmat(self, rows: Any) -> Any:
-        """``rows @ J``: ``rows`` of shape ``(k,) + v.shape`` give ``(k,) + u.shape``."""
-        import jax
-
-        if self.pullback is not None:
-            one = self.pullback
-        else:
-            out, pullback = jax.vjp(self.function, self.point)
-            rows = rows.astype(out.dtype)
-
-            def one(row: Any) -> Any:
-                return pullback(row)[0]
-
-        if rows.shape[0] == 1:  # one sweep: no batching
-            return one(rows[0])[None]
-        return jax.vmap(one)(rows)
-
-    def dense(self, forward: bool) -> Any:
-        """The Jacobian as an array, by ``jax.jacfwd`` (``forward``) or ``jax.jacrev``."""
-        import jax
-
-        return (jax.jacfwd if forward else jax.jacrev)(self.function)(self.point)
 
 
 def _symbolic(partial: Partial) -> Partial:
@@ -504,13 +455,16 @@ def _join(partial: Partial, keep: set[tuple[int, int]]):
     return tuple(out_labels), tuple(in_labels), sizes, factor_labels
 
 
-def _laid_out(partial: Partial, out_labels, in_labels, sizes, factor_labels, dtype=None) -> Any:
+def _laid_out(partial: Partial, out_labels, in_labels, sizes, factor_labels, dtype=None,
+              like: Any = None) -> Any:
     """The values of ``partial`` (without its scale) over ``factor_labels`` of a joined structure.
 
     Each axis of ``partial`` maps by position to the target's; a delta of ``partial`` that the
-    target does not keep becomes an identity matrix between its two target labels.
+    target does not keep becomes an identity matrix between its two target labels. Arrays
+    made from nothing (identities, ones) take the array module of ``like`` when ``partial``
+    has no value.
     """
-    xp = _namespace(partial.value)
+    xp = _namespace(partial.value if partial.value is not None else like)
     dtype = _dtype(partial.value) or dtype
     target = {}
     for label, mapped in zip(partial.out_labels + partial.in_labels, out_labels + in_labels,
@@ -542,14 +496,59 @@ def _dtype(value: Any) -> Any:
 
 
 def _namespace(value: Any):
-    """numpy for numpy arrays (and for no value at all in doctests), else jax.numpy."""
-    if value is None or type(value).__module__.startswith("numpy"):
+    """The array module of ``value``: numpy for numpy arrays (and for no value at all),
+    a thin adapter for PyTorch tensors, else jax.numpy."""
+    module = type(value).__module__
+    if value is None or module.startswith("numpy"):
         import numpy
 
         return numpy
+    if module.startswith("torch"):
+        return _TorchNamespace(value.device)
     import jax.numpy as jnp
 
     return jnp
+
+
+class _TorchNamespace:
+    """The few array functions the algebra uses, for PyTorch tensors on one device (numpy
+    operands, such as constant index maps, are converted)."""
+
+    def __init__(self, device: Any) -> None:
+        self.device = device
+
+    def _tensor(self, value: Any, like: Any = None) -> Any:
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            return value
+        dtype = like.dtype if like is not None else None
+        return torch.as_tensor(value, dtype=dtype, device=self.device)
+
+    def einsum(self, spec: str, *operands: Any) -> Any:
+        import torch
+
+        like = next((x for x in operands if isinstance(x, torch.Tensor)), None)
+        return torch.einsum(spec, *(self._tensor(x, like) for x in operands))
+
+    def transpose(self, value: Any, order: Any) -> Any:
+        return self._tensor(value).permute(*order)
+
+    def reshape(self, value: Any, shape: Any) -> Any:
+        return self._tensor(value).reshape(shape)
+
+    def broadcast_to(self, value: Any, shape: Any) -> Any:
+        return self._tensor(value).expand(shape)
+
+    def eye(self, size: int, dtype: Any = None) -> Any:
+        import torch
+
+        return torch.eye(size, dtype=dtype, device=self.device)
+
+    def ones(self, shape: Any, dtype: Any = None) -> Any:
+        import torch
+
+        return torch.ones(shape, dtype=dtype, device=self.device)
 
 
 def _letters(labels) -> dict[int, str]:

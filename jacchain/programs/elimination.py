@@ -2,7 +2,7 @@
 
 Eliminating a vertex ``v`` replaces every path ``u -> v -> w`` by the edge ``u -> w``
 carrying ``dw/dv @ dv/du`` (added to the edge already there): the chain rule, one
-composition of :class:`~jacchain.jax.partials.Partial` objects per pair. The same
+composition of :class:`~jacchain.programs.partials.Partial` objects per pair. The same
 :func:`eliminate` runs on symbolic partials (planning: it returns the cost) and on partials
 with values (execution, inside the compiled function): one mechanism for both.
 """

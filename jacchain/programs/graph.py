@@ -1,0 +1,237 @@
+"""Traced programs as computational graphs, for any front end.
+
+A front end (:mod:`jacchain.jax`, :mod:`jacchain.torch`) traces a function into a
+:class:`Program`: numbered values and the operations between them. :func:`program_graph`
+keeps the values on a path from a differentiated input to an output, one vertex each, and
+asks the front end's :class:`ProgramRules` for the structured partial of every edge (an
+:class:`Edge`: the symbolic :class:`~jacchain.programs.partials.Partial` that planning
+needs, and how to compute its factor from the operation's values at execution time).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..errors import GraphError
+from .partials import Partial
+
+__all__ = ["Edge", "Values", "Op", "Program", "ProgramRules", "ProgramGraph", "program_graph"]
+
+Values = Callable[[Sequence[Any], Sequence[Any]], Any]
+"""``values(invals, outvals)``: the factor of a partial from an operation's primal values."""
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One partial of an equation: its structure and how to compute its factor.
+
+    Attributes
+    ----------
+    partial : Partial
+        Symbolic (no values): labels, sizes, factor axes, scale.
+    values : callable or None
+        ``values(invals, outvals)`` gives the factor (the front end's linear operator for a
+        matrix-free partial); None when the partial has none.
+    """
+
+    partial: Partial
+    values: Values | None = None
+
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation: the front end's description of it (``eqn``: a JAX equation, a
+    ``torch.fx`` node), its operand ids and its output ids.
+
+    An operand id is an int (a value of the program) or ``("const", index)`` for a constant.
+    """
+
+    eqn: Any
+    inputs: tuple[Any, ...]
+    outputs: tuple[int, ...]
+
+
+@dataclass
+class Program:
+    """A traced program flattened into numbered values and operations.
+
+    Attributes
+    ----------
+    ops : list of Op
+    inputs : list of int
+        The ids of the function's input leaves, in order.
+    outputs : list
+        The ids (or constant references) of the output leaves, in order.
+    constants : list
+        Literals, closed-over values and other constants; ``("const", i)`` refers to ``constants[i]``.
+    avals : dict
+        ``{id: abstract value}`` (shape and dtype) of every value.
+    """
+
+    ops: list[Op] = field(default_factory=list)
+    inputs: list[int] = field(default_factory=list)
+    outputs: list[Any] = field(default_factory=list)
+    constants: list[Any] = field(default_factory=list)
+    avals: dict[int, Any] = field(default_factory=dict)
+    count: int = 0
+
+    def new_value(self, aval: Any) -> int:
+        self.count += 1
+        self.avals[self.count] = aval
+        return self.count
+
+    def constant(self, value: Any) -> tuple[str, int]:
+        self.constants.append(value)
+        return ("const", len(self.constants) - 1)
+
+
+class ProgramRules(Protocol):
+    """What a front end tells :func:`program_graph` about its operations."""
+
+    def constant(self, op: Op) -> bool:
+        """Whether the operation's outputs carry no derivative (comparisons, integer ops)."""
+        ...
+
+    def differentiable(self, aval: Any) -> bool:
+        """Whether a value of this abstract type (shape and dtype) can be differentiated."""
+        ...
+
+    def edge(self, program: Program, op: Op, output: int, operand: int) -> Edge:
+        """The partial of the op's output ``output`` with respect to its operand ``operand``."""
+        ...
+
+
+@dataclass
+class ProgramGraph:
+    """The computational graph of a program for the chosen inputs.
+
+    Attributes
+    ----------
+    program : Program
+    inputs : list of int
+        The differentiated input leaves (vertex ids), in order.
+    outputs : list
+        One vertex id per output leaf (a copy vertex where the output is an input or has
+        successors), or None for an output that does not depend on the inputs.
+    shapes : dict
+        ``{vertex: shape}``.
+    edges : dict
+        ``{(u, v): [(op index, output index, operand index, Edge), ...]}``: the partials whose
+        sum is dv/du (an operand used twice gives two).
+    copies : dict
+        ``{copy vertex: output vertex}``.
+    """
+
+    program: Program
+    inputs: list[int]
+    outputs: list[int | None]
+    shapes: dict[int, tuple[int, ...]]
+    edges: dict[tuple[int, int], list[tuple[int, int, int, Edge]]]
+    copies: dict[int, int]
+
+    @property
+    def intermediates(self) -> list[int]:
+        """The vertices to eliminate, in the program's (topological) order."""
+        kept = set(self.inputs) | {o for o in self.outputs if o is not None}
+        ordered = [v for op in self.program.ops for v in op.outputs if v in self.shapes]
+        return [v for v in ordered if v not in kept]
+
+    def partials(self) -> dict[tuple[int, int], Partial]:
+        """The symbolic partial of every edge (sums of repeated operands formed)."""
+        result = {}
+        for key, terms in self.edges.items():
+            partial = terms[0][3].partial
+            for term in terms[1:]:
+                partial = partial.add(term[3].partial)[0]
+            result[key] = partial
+        return result
+
+    def assembly_cost(self, unit_partials: str = "free") -> int:
+        """Multiply-adds of summing the partials of an operand used more than once (paid by
+        every order; matrix-free terms are formed as arrays to be summed)."""
+        total = 0
+        for terms in self.edges.values():
+            partial = terms[0][3].partial
+            for term in terms[1:]:
+                partial, cost = partial.add(term[3].partial, unit_partials)
+                total += cost
+        return total
+
+    def size(self) -> tuple[int, int, int]:
+        """(vertices, edges, scalar entries of all vertices)."""
+        return len(self.shapes), len(self.edges), sum(math.prod(s) for s in self.shapes.values())
+
+
+def program_graph(program: Program, differentiated: Sequence[int], rules: ProgramRules) -> ProgramGraph:
+    """The graph of the values on a path from the ``differentiated`` inputs to the outputs,
+    each edge with the structured partial that the front end's ``rules`` give it.
+
+    Raises
+    ------
+    GraphError
+        If a differentiated input is not a floating-point array.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from jacchain.jax.program import JAX_RULES, trace_program
+    >>> program, _, _ = trace_program(lambda x, y: jnp.sum(jnp.sin(x) * y), jnp.ones(3), 2.0)
+    >>> graph = program_graph(program, program.inputs[:1], JAX_RULES)
+    >>> [program.ops[i].eqn.primitive.name for i in sorted({t[0] for ts in graph.edges.values() for t in ts})]
+    ['sin', 'mul', 'reduce_sum']
+    """
+    for ref in differentiated:
+        if not rules.differentiable(program.avals[ref]):
+            raise GraphError(
+                f"input leaf {program.inputs.index(ref)} has dtype {program.avals[ref].dtype}: "
+                "only floating-point inputs can be differentiated"
+            )
+    active = set(differentiated)
+    for op in program.ops:
+        if rules.constant(op):
+            continue
+        if any(isinstance(ref, int) and ref in active for ref in op.inputs):
+            active.update(ref for ref in op.outputs if rules.differentiable(program.avals[ref]))
+    useful = {ref for ref in program.outputs if isinstance(ref, int) and ref in active}
+    for op in reversed(program.ops):
+        if any(ref in useful for ref in op.outputs) and not rules.constant(op):
+            useful.update(ref for ref in op.inputs if isinstance(ref, int) and ref in active)
+    keep = active & useful
+    shapes = {ref: tuple(program.avals[ref].shape) for ref in keep}
+    edges: dict[tuple[int, int], list[tuple[int, int, int, Edge]]] = {}
+    successors: dict[int, int] = {}
+    for index, op in enumerate(program.ops):
+        if rules.constant(op):
+            continue
+        for j, out in enumerate(op.outputs):
+            if out not in keep:
+                continue
+            for k, ref in enumerate(op.inputs):
+                if isinstance(ref, int) and ref in keep:
+                    edges.setdefault((ref, out), []).append((index, j, k, rules.edge(program, op, j, k)))
+                    successors[ref] = successors.get(ref, 0) + 1
+    outputs: list[int | None] = []
+    copies: dict[int, int] = {}
+    inputs = list(differentiated)
+    repeated = {ref for ref in program.outputs if program.outputs.count(ref) > 1}
+    for ref in program.outputs:
+        if not isinstance(ref, int) or ref not in keep:
+            outputs.append(None)
+            continue
+        # an output is read through a copy when it must stay a sink: it is an input, it has
+        # successors, or it is returned more than once
+        if ref in inputs or successors.get(ref) or ref in repeated:
+            copy = program.new_value(program.avals[ref])
+            shapes[copy] = shapes[ref]
+            copies[copy] = ref
+            edges[(ref, copy)] = [(-1, 0, 0, Edge(Partial.identity(shapes[ref], symbolic=True)))]
+            outputs.append(copy)
+        else:
+            outputs.append(ref)
+    for ref in inputs:
+        shapes.setdefault(ref, tuple(program.avals[ref].shape))
+    return ProgramGraph(program, inputs, outputs, shapes, edges, copies)
