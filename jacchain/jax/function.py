@@ -17,35 +17,14 @@ from typing import Any
 
 from ..errors import JacChainError, LayerError, NonFiniteError, ShapeError, shown
 from ..layers.common import check_finite_input
+from ..programs.arguments import argument_positions, checked_argnums
 from ..programs.elimination import ProgramPlan, eliminate, plan_program
-from ..programs.graph import ProgramGraph
+from ..programs.graph import OutputsView, ProgramGraph, graph_of
 from ..programs.partials import UNIT_PARTIALS
 from .linear_operator import LinearOperator
 from .program import program_graph, run_program, trace_program
 
 __all__ = ["ProgramJacobian", "program_graph_of"]
-
-
-def _argnums(argnums: Any) -> tuple[int, ...]:
-    if isinstance(argnums, bool) or not isinstance(argnums, (numbers.Integral, tuple)):
-        raise ShapeError(f"argnums must be an int or a tuple of ints, got {shown(argnums)}")
-    values = (argnums,) if isinstance(argnums, numbers.Integral) else argnums
-    if not values or any(isinstance(a, bool) or not isinstance(a, numbers.Integral) for a in values):
-        raise ShapeError(f"argnums must be an int or a non-empty tuple of ints, got {shown(argnums)}")
-    return tuple(int(a) for a in values)
-
-
-def _positions(argnums: tuple[int, ...], count: int) -> tuple[int, ...]:
-    positions = []
-    for a in argnums:
-        if not -count <= a < count:
-            raise ShapeError(
-                f"argnums={a} but the function was called with {count} positional argument(s)"
-            )
-        positions.append(a % count)
-    if len(set(positions)) != len(positions):
-        raise ShapeError(f"argnums lists an argument twice: {argnums}")
-    return tuple(positions)
 
 
 def _array_like(leaf: Any) -> bool:
@@ -89,7 +68,7 @@ class ProgramJacobian:
             )
         plan_program({}, [], method, None, unit_partials, None, time_limit, seed)  # checks up front
         self.fun = fun
-        self.argnums = _argnums(argnums)
+        self.argnums = checked_argnums(argnums)
         self.single = isinstance(argnums, numbers.Integral)
         self.has_aux = bool(has_aux)
         self.method = method
@@ -109,7 +88,7 @@ class ProgramJacobian:
         import jax
         import numpy as np
 
-        positions = _positions(self.argnums, len(args))
+        positions = argument_positions(self.argnums, len(args))
         for index, leaf in enumerate(jax.tree.leaves(args)):
             if not _array_like(leaf):
                 raise ShapeError(
@@ -151,7 +130,7 @@ class ProgramJacobian:
                 raise ShapeError(
                     f"output leaf {index} has dtype {dtype}: jacobian needs floating-point outputs"
                 )
-        graph = program_graph(_Outputs(program, outputs[:n_out]), [program.inputs[i] for i in leaves])
+        graph = program_graph(OutputsView(program, outputs[:n_out]), [program.inputs[i] for i in leaves])
         return program, graph, in_tree, out_tree, leaves, positions, n_out
 
     def _plan(self, graph: ProgramGraph, key: Any) -> ProgramPlan:
@@ -227,25 +206,14 @@ class ProgramJacobian:
         plan = self._plan(graph, self._key(args))
         flat = jax.tree.leaves(args)
         values = run_program(program, flat, _reversible_matrix_free(graph))
-        edges = {}
-        for key, terms in graph.edges.items():
-            partial = None
-            for op_index, output, operand, edge in terms:
-                if op_index < 0:
-                    term = edge.partial.with_value(None)
-                else:
-                    op = program.ops[op_index]
-                    factor = None
-                    if edge.values is not None:
-                        invals = [values[ref] for ref in op.inputs]
-                        outvals = [values[ref] for ref in op.outputs]
-                        factor = edge.values(invals, outvals)
-                    vjp = values.get(("pullback", op_index))
-                    if vjp is not None and isinstance(factor, LinearOperator):
-                        factor = replace(factor, pullback=_operand_vjp(vjp, output, operand, outvals))
-                    term = edge.partial.with_value(factor)
-                partial = term if partial is None else partial.add(term)[0]
-            edges[key] = partial
+        def adapt(op_index: int, output: int, operand: int, factor: Any) -> Any:
+            vjp = values.get(("pullback", op_index))
+            if vjp is not None and isinstance(factor, LinearOperator):
+                outvals = [values[ref] for ref in program.ops[op_index].outputs]
+                return replace(factor, pullback=_operand_vjp(vjp, output, operand, outvals))
+            return factor
+
+        edges = graph.valued_partials(values, adapt)
         final, _ = eliminate(edges, plan.order, self.unit_partials)
         in_leaves = [flat[i] for i in leaves]
         blocks = []
@@ -281,17 +249,6 @@ def _all_finite(array: Any) -> bool:
     return bool(jnp.isfinite(jnp.sum(array))) or bool(jnp.isfinite(array).all())
 
 
-class _Outputs:
-    """A view of a program whose outputs are the differentiated ones (aux left out)."""
-
-    def __init__(self, program: Any, outputs: list[Any]) -> None:
-        self._program = program
-        self.outputs = outputs
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._program, name)
-
-
 def _reversible_matrix_free(graph: ProgramGraph) -> list[int]:
     """The equations with a matrix-free partial that has a VJP (run by ``jax.vjp``)."""
     return sorted({
@@ -314,38 +271,6 @@ def jacobian_of(fun: Callable[..., Any], argnums: Any = 0, has_aux: bool = False
 
 
 def program_graph_of(graph: ProgramGraph) -> Any:
-    """A :class:`ProgramGraph` as a networkx DiGraph in jacchain's graph conventions.
-
-    Nodes are the vertex ids, with ``size``, ``shape``, ``role`` (``"input"``,
-    ``"intermediate"`` or ``"output"``) and ``primitive`` (the equation that made them);
-    edges carry ``kind`` (``"identity"``, ``"diagonal"``, ``"dense"``, or, for the other
-    structures, ``"dense"`` as the nearest kind :func:`jacchain.plan_graph` understands),
-    ``structure`` (the partial's own kind) and ``partial`` (the symbolic
-    :class:`~jacchain.programs.partials.Partial`).
-    """
-    import math
-
-    import networkx as nx
-
-    G = nx.DiGraph()
-    producers = {}
-    for op in graph.program.ops:
-        for ref in op.outputs:
-            producers[ref] = op.eqn.primitive.name
-    outputs = {v for v in graph.outputs if v is not None}
-    for v, shape in graph.shapes.items():
-        role = "input" if v in graph.inputs else "output" if v in outputs else "intermediate"
-        G.add_node(
-            v,
-            size=max(1, math.prod(shape)),
-            shape=shape,
-            role=role,
-            primitive=producers.get(v, "copy" if v in graph.copies else None),
-        )
-    for (u, v), partial in graph.partials().items():
-        structure = partial.kind()
-        kind = structure if structure in ("identity", "diagonal") and partial.scale == 1.0 else "dense"
-        if structure == "diagonal" or (structure == "identity" and partial.scale != 1.0):
-            kind = "diagonal"
-        G.add_edge(u, v, kind=kind, structure=structure, partial=partial)
-    return G
+    """A JAX program's :class:`~jacchain.programs.graph.ProgramGraph` as a networkx DiGraph
+    (:func:`~jacchain.programs.graph.graph_of`; ``primitive``: the jaxpr primitive)."""
+    return graph_of(graph, lambda op: op.eqn.primitive.name)

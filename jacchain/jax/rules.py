@@ -37,8 +37,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ..programs import structures
 from ..programs.graph import Edge, Values
 from ..programs.partials import Partial, fresh_labels
+from ..programs.structures import (
+    MAX_SELECTION_ENTRIES,
+    Block,
+    axis_blocks,
+    contraction,
+    dropping,
+    elementwise_structure,
+    permutation,
+    relabelled_reshape,
+    reshape_blocks,
+)
 
 __all__ = ["RULES", "edge_rule", "CONSTANT_PRIMITIVES", "INLINED_PRIMITIVES", "rule_for",
            "sweep_cost"]
@@ -106,23 +118,6 @@ def _shape(atom: Any) -> tuple[int, ...]:
     return tuple(atom.aval.shape)
 
 
-def _elementwise_structure(out_shape: tuple[int, ...], in_shape: tuple[int, ...]):
-    """Labels of an elementwise partial: deltas where the operand is not broadcast."""
-    out_labels = fresh_labels(len(out_shape))
-    sizes = dict(zip(out_labels, out_shape, strict=True))
-    if not in_shape:
-        return out_labels, (), sizes
-    in_labels = []
-    for label, out_size, in_size in zip(out_labels, out_shape, in_shape, strict=True):
-        if in_size == out_size:
-            in_labels.append(label)
-        else:  # a size-1 axis broadcast against the output
-            (fresh,) = fresh_labels(1)
-            sizes[fresh] = in_size
-            in_labels.append(fresh)
-    return out_labels, tuple(in_labels), sizes
-
-
 def _bind(eqn: Any, invals: Sequence[Any]) -> Any:
     return eqn.primitive.bind(*invals, **eqn.params)
 
@@ -160,7 +155,7 @@ _UNIT_SCALES = {("add", 0): 1.0, ("add", 1): 1.0, ("sub", 0): 1.0, ("sub", 1): -
 def elementwise(eqn: Any, output: int, operand: int) -> Edge:
     """Elementwise primitives: a diagonal over the output's axes (broadcast operands repeat)."""
     out_shape, in_shape = _shape(eqn.outvars[output]), _shape(eqn.invars[operand])
-    out_labels, in_labels, sizes = _elementwise_structure(out_shape, in_shape)
+    out_labels, in_labels, sizes = elementwise_structure(out_shape, in_shape)
     scale = _UNIT_SCALES.get((eqn.primitive.name, operand))
     if scale is not None:
         return Edge(Partial(out_labels, in_labels, sizes, None, None, scale, True, True))
@@ -211,14 +206,8 @@ def broadcast_in_dim(eqn: Any, output: int, operand: int) -> Edge:
 
 
 def _dropping(eqn: Any, axes: Sequence[int]):
-    """Labels of an operation that drops ``axes`` of its operand and keeps the others as
-    deltas: ``(out_labels, in_labels, sizes)``."""
-    in_shape = _shape(eqn.invars[0])
-    dropped = {axis % len(in_shape) for axis in axes}
-    in_labels = fresh_labels(len(in_shape))
-    sizes = dict(zip(in_labels, in_shape, strict=True))
-    out_labels = tuple(label for axis, label in enumerate(in_labels) if axis not in dropped)
-    return out_labels, in_labels, sizes
+    """:func:`~jacchain.programs.structures.dropping` for the equation's operand."""
+    return dropping(_shape(eqn.invars[0]), axes)
 
 
 @edge_rule("squeeze")
@@ -231,66 +220,19 @@ def squeeze(eqn: Any, output: int, operand: int) -> Edge:
 @edge_rule("transpose")
 def transpose(eqn: Any, output: int, operand: int) -> Edge:
     """A permutation of the axes: every axis a delta, in another order."""
-    in_shape = _shape(eqn.invars[0])
-    in_labels = fresh_labels(len(in_shape))
-    sizes = dict(zip(in_labels, in_shape, strict=True))
-    out_labels = tuple(in_labels[axis] for axis in eqn.params["permutation"])
-    return Edge(Partial(out_labels, in_labels, sizes, None, None, 1.0, False, True))
+    return Edge(permutation(_shape(eqn.invars[0]), eqn.params["permutation"]))
 
 
 @edge_rule("reshape")
 def reshape(eqn: Any, output: int, operand: int) -> Edge:
     """Inserting or removing size-1 axes relabels; any other reshape is a 0/1 factor."""
     out_shape, in_shape = _shape(eqn.outvars[0]), _shape(eqn.invars[0])
-    if eqn.params.get("dimensions") is None and [d for d in out_shape if d != 1] == [
-        d for d in in_shape if d != 1
-    ]:
-        out_labels = list(fresh_labels(len(out_shape)))
-        sizes = dict(zip(out_labels, out_shape, strict=True))
-        big = iter(label for label, size in zip(out_labels, out_shape, strict=True) if size != 1)
-        in_labels = []
-        for size in in_shape:
-            if size != 1:
-                in_labels.append(next(big))
-            else:
-                (fresh,) = fresh_labels(1)
-                sizes[fresh] = 1
-                in_labels.append(fresh)
-        return Edge(Partial(tuple(out_labels), tuple(in_labels), sizes, None, None, 1.0, False, True))
+    relabelled = relabelled_reshape(out_shape, in_shape)
+    if eqn.params.get("dimensions") is None and relabelled is not None:
+        return Edge(relabelled)
     if eqn.params.get("dimensions") is None:
-        return index_map(eqn, output, operand, _reshape_blocks(out_shape, in_shape))
+        return index_map(eqn, output, operand, reshape_blocks(out_shape, in_shape))
     return linear_structure(eqn, output, operand)
-
-
-def _reshape_blocks(out_shape: tuple[int, ...], in_shape: tuple[int, ...]) -> list[Block]:
-    """The smallest groups of axes that a row-major reshape maps onto each other."""
-    import numpy as np
-
-    if math.prod(out_shape) == 0:  # nothing to map
-        return [(list(range(len(out_shape))), list(range(len(in_shape))), np.zeros((0, 0)))]
-    blocks: list[Block] = []
-    o = i = 0
-    while o < len(out_shape) or i < len(in_shape):
-        out_axes, in_axes = [o], [i]
-        out_size = out_shape[o] if o < len(out_shape) else 1
-        in_size = in_shape[i] if i < len(in_shape) else 1
-        o, i = o + 1, i + 1
-        while out_size != in_size or (o < len(out_shape) and out_shape[o] == 1 and in_size > 1):
-            if out_size < in_size or (out_size == in_size and o < len(out_shape)):
-                out_size *= out_shape[o]
-                out_axes.append(o)
-                o += 1
-            else:
-                in_size *= in_shape[i]
-                in_axes.append(i)
-                i += 1
-        out_axes = [a for a in out_axes if a < len(out_shape)]
-        in_axes = [a for a in in_axes if a < len(in_shape)]
-        if len(out_axes) == 1 and len(in_axes) == 1:
-            blocks.append((out_axes, in_axes, None))
-        else:
-            blocks.append((out_axes, in_axes, np.eye(out_size)))
-    return blocks
 
 
 @edge_rule("reduce_sum")
@@ -321,37 +263,14 @@ def reduction(eqn: Any, output: int, operand: int) -> Edge:
 @edge_rule("dot_general")
 def dot_general(eqn: Any, output: int, operand: int) -> Edge:
     """A Kronecker structure: deltas on batch and free axes, the other operand as the factor."""
-    (lhs_contract, rhs_contract), (lhs_batch, rhs_batch) = eqn.params["dimension_numbers"]
-    lhs_shape, rhs_shape = _shape(eqn.invars[0]), _shape(eqn.invars[1])
-    lhs_labels = list(fresh_labels(len(lhs_shape)))
-    rhs_labels = list(fresh_labels(len(rhs_shape)))
-    for a, b in zip(lhs_contract, rhs_contract, strict=True):
-        rhs_labels[b] = lhs_labels[a]
-    for a, b in zip(lhs_batch, rhs_batch, strict=True):
-        rhs_labels[b] = lhs_labels[a]
-    sizes = dict(zip(lhs_labels, lhs_shape, strict=True))
-    sizes.update(zip(rhs_labels, rhs_shape, strict=True))
-    lhs_free = [lhs_labels[i] for i in range(len(lhs_shape)) if i not in (*lhs_contract, *lhs_batch)]
-    rhs_free = [rhs_labels[i] for i in range(len(rhs_shape)) if i not in (*rhs_contract, *rhs_batch)]
-    out_labels = tuple([lhs_labels[i] for i in lhs_batch] + lhs_free + rhs_free)
-    in_labels = tuple(lhs_labels if operand == 0 else rhs_labels)
-    factor = tuple(rhs_labels if operand == 0 else lhs_labels)
+    contract, batch = eqn.params["dimension_numbers"]
+    partial = contraction(_shape(eqn.invars[0]), _shape(eqn.invars[1]), contract, batch, operand)
     other = 1 - operand
 
     def values(invals: Sequence[Any], outvals: Sequence[Any]) -> Any:
         return invals[other]
 
-    partial = Partial(out_labels, in_labels, sizes, factor, None, 1.0, True, True)
     return Edge(partial, values)
-
-
-Block = tuple[list[int], list[int], Any]
-"""``(out_axes, in_axes, matrix)``: a group of axes of v fed by a group of axes of u through
-a 0/1 matrix (rows: the out axes' entries, row-major; columns: the in axes'), or ``None`` for
-one axis to one axis unchanged (a delta)."""
-
-_MAX_SELECTION_ENTRIES = 2**22
-"""The largest constant factor of an index map (else the partial is formed matrix-free)."""
 
 
 def index_map(eqn: Any, output: int, operand: int, blocks: Sequence[Block]) -> Edge:
@@ -365,58 +284,14 @@ def index_map(eqn: Any, output: int, operand: int, blocks: Sequence[Block]) -> E
     >>> edge.partial.kind(), edge.values([], []).tolist()
     ('selection', [[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]])
     """
-    import numpy as np
-
     out_shape, in_shape = _shape(eqn.outvars[output]), _shape(eqn.invars[operand])
-    out_labels, in_labels = list(fresh_labels(len(out_shape))), list(fresh_labels(len(in_shape)))
-    factor_labels: list[int] = []
-    matrices = []
-    for out_axes, in_axes, matrix in blocks:
-        if matrix is None:
-            in_labels[in_axes[0]] = out_labels[out_axes[0]]
-            continue
-        factor_labels += [out_labels[a] for a in out_axes] + [in_labels[a] for a in in_axes]
-        matrices.append(matrix.reshape([out_shape[a] for a in out_axes] + [in_shape[a] for a in in_axes]))
-    sizes = dict(zip(out_labels, out_shape, strict=True))
-    sizes.update(zip(in_labels, in_shape, strict=True))
-    if not matrices:
-        return Edge(Partial(tuple(out_labels), tuple(in_labels), sizes, None, None, 1.0, False, True))
-    if math.prod(sizes[label] for label in factor_labels) > _MAX_SELECTION_ENTRIES:
+    mapped = structures.index_map(out_shape, in_shape, blocks, eqn.outvars[output].aval.dtype)
+    if mapped is None:
         return linear_structure(eqn, output, operand)
-    constant = matrices[0]
-    for matrix in matrices[1:]:
-        constant = np.multiply.outer(constant, matrix)
-    constant = constant.astype(eqn.outvars[output].aval.dtype)
-
-    def values(invals: Sequence[Any], outvals: Sequence[Any]) -> Any:
-        return constant
-
-    partial = Partial(tuple(out_labels), tuple(in_labels), sizes, tuple(factor_labels), None, 1.0,
-                      False, True, True)
-    return Edge(partial, values)
-
-
-def _placement(out_size: int, targets: Any) -> Any:
-    """The 0/1 matrix sending entry ``i`` of an axis to ``targets[i]`` (dropped when outside)."""
-    import numpy as np
-
-    targets = np.asarray(targets)
-    matrix = np.zeros((out_size, len(targets)))
-    kept = (targets >= 0) & (targets < out_size)
-    matrix[targets[kept], np.flatnonzero(kept)] = 1.0
-    return matrix
-
-
-def _axis_blocks(out_shape, in_shape, targets: dict[int, Any]) -> list[Block]:
-    """Blocks of an operation that keeps the rank: axis ``a`` moves by ``targets[a]``."""
-    blocks: list[Block] = []
-    for axis, in_size in enumerate(in_shape):
-        moved = targets.get(axis)
-        if moved is None or (out_shape[axis] == in_size and list(moved) == list(range(in_size))):
-            blocks.append(([axis], [axis], None))
-        else:
-            blocks.append(([axis], [axis], _placement(out_shape[axis], moved)))
-    return blocks
+    partial, constant = mapped
+    if constant is None:
+        return Edge(partial)
+    return Edge(partial, lambda invals, outvals: constant)
 
 
 @edge_rule("slice")
@@ -430,7 +305,7 @@ def slice_rule(eqn: Any, output: int, operand: int) -> Edge:
     for axis, (start, stride) in enumerate(zip(eqn.params["start_indices"], strides, strict=True)):
         position = np.arange(in_shape[axis]) - start
         targets[axis] = np.where(position % stride == 0, position // stride, -1)
-    return index_map(eqn, output, operand, _axis_blocks(out_shape, in_shape, targets))
+    return index_map(eqn, output, operand, axis_blocks(out_shape, in_shape, targets))
 
 
 @edge_rule("rev")
@@ -440,7 +315,7 @@ def rev(eqn: Any, output: int, operand: int) -> Edge:
 
     shape = _shape(eqn.invars[0])
     targets = {axis: np.arange(shape[axis])[::-1] for axis in eqn.params["dimensions"]}
-    return index_map(eqn, output, operand, _axis_blocks(shape, shape, targets))
+    return index_map(eqn, output, operand, axis_blocks(shape, shape, targets))
 
 
 @edge_rule("pad")
@@ -457,7 +332,7 @@ def pad(eqn: Any, output: int, operand: int) -> Edge:
         axis: low + np.arange(in_shape[axis]) * (interior + 1)
         for axis, (low, _high, interior) in enumerate(eqn.params["padding_config"])
     }
-    return index_map(eqn, output, operand, _axis_blocks(out_shape, in_shape, targets))
+    return index_map(eqn, output, operand, axis_blocks(out_shape, in_shape, targets))
 
 
 @edge_rule("concatenate")
@@ -469,7 +344,7 @@ def concatenate(eqn: Any, output: int, operand: int) -> Edge:
     out_shape, in_shape = _shape(eqn.outvars[0]), _shape(eqn.invars[operand])
     offset = sum(_shape(atom)[axis] for atom in eqn.invars[:operand])
     targets = {axis: offset + np.arange(in_shape[axis])}
-    return index_map(eqn, output, operand, _axis_blocks(out_shape, in_shape, targets))
+    return index_map(eqn, output, operand, axis_blocks(out_shape, in_shape, targets))
 
 
 @edge_rule("split")
@@ -481,7 +356,7 @@ def split(eqn: Any, output: int, operand: int) -> Edge:
     out_shape, in_shape = _shape(eqn.outvars[output]), _shape(eqn.invars[0])
     offset = sum(eqn.params["sizes"][:output])
     targets = {axis: np.arange(in_shape[axis]) - offset}
-    return index_map(eqn, output, operand, _axis_blocks(out_shape, in_shape, targets))
+    return index_map(eqn, output, operand, axis_blocks(out_shape, in_shape, targets))
 
 
 @edge_rule("dynamic_slice", "dynamic_update_slice", "gather", "scatter", "scatter-add",
@@ -513,7 +388,7 @@ def linear_structure(eqn: Any, output: int, operand: int) -> Edge:
         edge = _taken(eqn, output)
         if edge is not None:
             return edge
-    if indices_known and n_out * n_in <= _MAX_SELECTION_ENTRIES:
+    if indices_known and n_out * n_in <= MAX_SELECTION_ENTRIES:
         constant = _constant_jacobian(eqn, output, operand)
         if constant is not None:
             matrix = constant.reshape(n_out, n_in)
@@ -579,7 +454,7 @@ def _taken(eqn: Any, output: int) -> Edge | None:
     rest_out_shape = tuple(out_shape[o] for o in rest_out)
     rest_in_shape = tuple(in_shape[i] for i in rest_in)
     entries = math.prod(rest_out_shape) * math.prod(rest_in_shape)
-    if entries > _MAX_SELECTION_ENTRIES:
+    if entries > MAX_SELECTION_ENTRIES:
         return None
     factor = np.zeros((math.prod(rest_out_shape), math.prod(rest_in_shape)), dtype=dtype)
     rows = np.flatnonzero(found[first].reshape(-1))

@@ -18,7 +18,8 @@ from typing import Any, Protocol
 from ..errors import GraphError
 from .partials import Partial
 
-__all__ = ["Edge", "Values", "Op", "Program", "ProgramRules", "ProgramGraph", "program_graph"]
+__all__ = ["Edge", "Values", "Op", "Program", "ProgramRules", "ProgramGraph", "program_graph",
+           "OutputsView", "graph_of"]
 
 Values = Callable[[Sequence[Any], Sequence[Any]], Any]
 """``values(invals, outvals)``: the factor of a partial from an operation's primal values."""
@@ -150,6 +151,31 @@ class ProgramGraph:
             result[key] = partial
         return result
 
+    def valued_partials(self, values: dict[Any, Any],
+                        adapt: Callable[[int, int, int, Any], Any] | None = None) -> dict[tuple[int, int], Partial]:
+        """Every edge's partial with its factor computed from the program's ``values`` (those
+        of :func:`run_program`-style evaluation: ``{id: array}``), repeated operands summed.
+
+        ``adapt(op_index, output, operand, factor)``, when given, may replace a factor (the
+        front ends hand matrix-free operators their own VJP or a chunk size).
+        """
+        edges = {}
+        for key, terms in self.edges.items():
+            partial = None
+            for op_index, output, operand, edge in terms:
+                if op_index < 0 or edge.values is None:
+                    term = edge.partial.with_value(None)
+                else:
+                    op = self.program.ops[op_index]
+                    factor = edge.values([values[ref] for ref in op.inputs],
+                                         [values[ref] for ref in op.outputs])
+                    if adapt is not None:
+                        factor = adapt(op_index, output, operand, factor)
+                    term = edge.partial.with_value(factor)
+                partial = term if partial is None else partial.add(term)[0]
+            edges[key] = partial
+        return edges
+
     def assembly_cost(self, unit_partials: str = "free") -> int:
         """Multiply-adds of summing the partials of an operand used more than once (paid by
         every order; matrix-free terms are formed as arrays to be summed)."""
@@ -235,3 +261,63 @@ def program_graph(program: Program, differentiated: Sequence[int], rules: Progra
     for ref in inputs:
         shapes.setdefault(ref, tuple(program.avals[ref].shape))
     return ProgramGraph(program, inputs, outputs, shapes, edges, copies)
+
+
+class OutputsView:
+    """A view of a program whose outputs are some of its own (the differentiated ones, an
+    auxiliary output left out); everything else, new values included, is the program's."""
+
+    def __init__(self, program: Program, outputs: list[Any]) -> None:
+        self._program = program
+        self.outputs = outputs
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._program, name)
+
+
+def graph_of(graph: ProgramGraph, primitive_of: Callable[[Op], str]) -> Any:
+    """A :class:`ProgramGraph` as a networkx DiGraph in jacchain's graph conventions.
+
+    Nodes are the vertex ids, with ``size``, ``shape``, ``role`` (``"input"``,
+    ``"intermediate"`` or ``"output"``) and ``primitive`` (the name ``primitive_of`` gives
+    the operation that made them);
+    edges carry ``kind`` (``"identity"``, ``"diagonal"``, ``"dense"``, or, for the other
+    structures, ``"dense"`` as the nearest kind :func:`jacchain.plan_graph` understands),
+    ``structure`` (the partial's own kind) and ``partial`` (the symbolic
+    :class:`~jacchain.programs.partials.Partial`).
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from jacchain.jax.program import program_graph, trace_program
+    >>> program, _, _ = trace_program(lambda x: jnp.sum(jnp.sin(x)), jnp.ones(3))
+    >>> G = graph_of(program_graph(program, program.inputs), lambda op: op.eqn.primitive.name)
+    >>> sorted(G.nodes[v]["primitive"] for v in G if G.nodes[v]["role"] != "input")
+    ['reduce_sum', 'sin']
+    """
+    import math
+
+    import networkx as nx
+
+    G = nx.DiGraph()
+    producers = {}
+    for op in graph.program.ops:
+        for ref in op.outputs:
+            producers[ref] = primitive_of(op)
+    outputs = {v for v in graph.outputs if v is not None}
+    for v, shape in graph.shapes.items():
+        role = "input" if v in graph.inputs else "output" if v in outputs else "intermediate"
+        G.add_node(
+            v,
+            size=max(1, math.prod(shape)),
+            shape=shape,
+            role=role,
+            primitive=producers.get(v, "copy" if v in graph.copies else None),
+        )
+    for (u, v), partial in graph.partials().items():
+        structure = partial.kind()
+        kind = structure if structure in ("identity", "diagonal") and partial.scale == 1.0 else "dense"
+        if structure == "diagonal" or (structure == "identity" and partial.scale != 1.0):
+            kind = "diagonal"
+        G.add_edge(u, v, kind=kind, structure=structure, partial=partial)
+    return G

@@ -38,6 +38,7 @@ from ..layers.common import (
     layer_name,
 )
 from ..plans.plan import Plan
+from .tensors import all_finite, concrete, tracked
 
 __all__ = ["jacobian", "plan", "layer_kind", "ELEMENTWISE_MODULES"]
 
@@ -143,35 +144,6 @@ def _forward(number: int, layer: Any, x: Any, call: Any = None) -> Any:
             f"layer {number} ({layer_name(layer)}) cannot take {what}, a vector of shape "
             f"{tuple(x.shape)}: {type(err).__name__}: {err}"
         ) from err
-
-
-def _tracked(tensor: Any) -> bool:
-    """Whether autograd (or a torch.func transform) will differentiate through ``tensor``."""
-    import torch
-
-    return torch.is_grad_enabled() and (
-        tensor.requires_grad or torch._C._functorch.is_functorch_wrapped_tensor(tensor)
-    )
-
-
-def _concrete(tensor: Any) -> bool:
-    """Whether ``tensor`` holds values that can be read (not under vmap, grad or compile)."""
-    import torch
-    from torch._subclasses.fake_tensor import is_fake
-
-    return not (
-        torch.compiler.is_compiling()
-        or torch._C._functorch.is_functorch_wrapped_tensor(tensor)
-        or is_fake(tensor)
-        or tensor.device.type == "meta"
-    )
-
-
-def _all_finite(tensor: Any) -> bool:
-    """No NaN or inf in ``tensor``; its sum first (a NaN or inf poisons it, and is cheaper)."""
-    import torch
-
-    return bool(torch.isfinite(tensor.sum())) or bool(torch.isfinite(tensor).all())
 
 
 def _diagonal(number: int, layer: Any, x: Any) -> tuple[Any, Any]:
@@ -319,16 +291,16 @@ def jacobian(
     chain = p.chain.layers
     for number, needs in enumerate(sweeps_needed(p)):
         if linearized[number] is None:
-            reverse_only = _tracked(outputs[number])
+            reverse_only = tracked(outputs[number])
             linearized[number] = _matrix_free(
                 number + 1, layers[number], inputs[number], chain[number].n_out, needs,
                 reverse_only,
             )
     y = outputs[-1]
     J = execute(p, linearized, lambda n: torch.eye(n, dtype=y.dtype, device=y.device))
-    if _concrete(J):
+    if concrete(J):
         matrices = [lin.matrix for lin in linearized]
-        check_finite_jacobian(J, _all_finite, torch.cat, layers, matrices, outputs)
+        check_finite_jacobian(J, all_finite, torch.cat, layers, matrices, outputs)
     return (J, p) if return_plan else J
 
 
@@ -342,8 +314,8 @@ def _input(x: Any) -> Any:
     check_vector_shape(tuple(x.shape))
     if not x.is_floating_point():
         x = x.to(torch.get_default_dtype())
-    if _concrete(x):
-        check_finite_input(_all_finite(x))
+    if concrete(x):
+        check_finite_input(all_finite(x))
     return x
 
 
@@ -381,7 +353,7 @@ def _forward_pass(
                 Linearization(kind, size, explicit[kind]) if kind in explicit else None
             )
         n_out = _output(number, layer, y)
-        if kind == "matrix-free" and _tracked(y):  # tangents served by n_out VJPs
+        if kind == "matrix-free" and tracked(y):  # tangents served by n_out VJPs
             described.append(describe(size, n_out, kind, n_out * size * (n_out + 1)))
         else:
             described.append(describe(size, n_out, kind))

@@ -1,0 +1,251 @@
+"""A PyTorch function as a program of ATen operations: traced once, run on any tensors.
+
+:func:`trace_program` traces a function with ``torch.fx``'s proxy-tensor tracer
+(``make_fx`` on fake tensors: shapes and dtypes only, no values, no data-dependent
+control flow), decomposing composite operations (layer and batch norm, softmax,
+``addmm``, ...) into the ATen operations that :mod:`jacchain.torch.rules` knows. The
+graph becomes a :class:`~jacchain.programs.graph.Program`: numbered values, one
+:class:`TorchOp` per operation. :func:`run_program` evaluates it on real tensors, keeping
+every value, with the ATen operations themselves: plain PyTorch calls, so the result can be
+differentiated by autograd, batched by ``torch.func.vmap`` and compiled by
+``torch.compile``.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import LayerError
+from ..programs.graph import Op, Program
+
+__all__ = ["TensorType", "TorchOp", "trace_program", "run_program", "decompositions"]
+
+
+@dataclass(frozen=True)
+class TensorType:
+    """The abstract value of a tensor: its shape and dtype (a ``torch.dtype``)."""
+
+    shape: tuple[int, ...]
+    dtype: Any
+
+    @property
+    def floating(self) -> bool:
+        return bool(self.dtype.is_floating_point)
+
+
+@dataclass(frozen=True)
+class _Operand:
+    """Where an operand goes in a call's arguments: ``inputs[index]`` of the op."""
+
+    index: int
+
+
+@dataclass(frozen=True, eq=False)
+class TorchOp:
+    """One ATen operation of a traced program.
+
+    Attributes
+    ----------
+    target : callable
+        The ATen overload (``torch.ops.aten.mul.Tensor``).
+    name : str
+        Its name without the namespace and overload: ``"mul"``.
+    overload : str
+        ``"Tensor"``, ``"Scalar"``, ``"default"``, ...
+    args, kwargs
+        The call's arguments with each tensor operand replaced by an ``_Operand``.
+    inputs, outputs : tuple of TensorType
+        The operands' and the results' abstract values.
+    multiple : bool
+        The operation returns a tuple or list of tensors.
+    """
+
+    target: Any
+    name: str
+    overload: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    inputs: tuple[TensorType, ...]
+    outputs: tuple[TensorType, ...]
+    multiple: bool
+
+    def call(self, invals: Sequence[Any]) -> Any:
+        """The operation on the operands ``invals`` (a tensor, or a tuple for several)."""
+        return self.target(*_filled(self.args, invals), **_filled(self.kwargs, invals))
+
+    def outputs_of(self, invals: Sequence[Any]) -> list[Any]:
+        """The operation's results as a list."""
+        out = self.call(invals)
+        return list(out) if self.multiple else [out]
+
+    def literal(self, position: int, name: str | None = None, default: Any = None) -> Any:
+        """A non-tensor argument, by position (or keyword ``name``)."""
+        if position < len(self.args):
+            return self.args[position]
+        return self.kwargs.get(name, default) if name is not None else default
+
+
+def _filled(template: Any, invals: Sequence[Any]) -> Any:
+    if isinstance(template, _Operand):
+        return invals[template.index]
+    if isinstance(template, tuple):
+        return tuple(_filled(item, invals) for item in template)
+    if isinstance(template, list):
+        return [_filled(item, invals) for item in template]
+    if isinstance(template, dict):
+        return {key: _filled(value, invals) for key, value in template.items()}
+    return template
+
+
+_DECOMPOSITIONS: dict[Any, Any] = {}
+
+
+def decompositions() -> dict[Any, Any]:
+    """The decomposition table of the tracer: PyTorch's core ATen decompositions, plus the
+    composite operations whose parts have structured partials (normalizations, softmax,
+    ``addmm``); ``gelu`` and ``var_mean`` are kept whole (they have rules of their own)."""
+    import torch
+    from torch._decomp import core_aten_decompositions, get_decompositions
+
+    if not _DECOMPOSITIONS:
+        aten = torch.ops.aten
+        table = dict(core_aten_decompositions())
+        table.update(get_decompositions([
+            aten.native_layer_norm, aten._softmax, aten._log_softmax, aten.native_batch_norm,
+            aten._native_batch_norm_legit_no_training, aten._native_batch_norm_legit,
+            aten._native_batch_norm_legit_functional, aten.addmm, aten.native_group_norm,
+            aten.linear, aten.matmul, aten.addmv, aten.addbmm, aten.baddbmm,
+            aten.logsumexp, aten.softplus, aten.silu, aten.mish, aten.hardswish, aten.elu,
+        ]))
+        for kept in (aten.gelu.default, aten.var_mean.correction, aten.var_mean.dim,
+                     aten.var_mean.default):
+            table.pop(kept, None)
+        _DECOMPOSITIONS.update(table)
+    return _DECOMPOSITIONS
+
+
+def _tensor_type(value: Any) -> TensorType:
+    return TensorType(tuple(int(d) for d in value.shape), value.dtype)
+
+
+def trace_program(function: Callable[..., Any], leaves: Sequence[Any]) -> tuple[Program, Any]:
+    """Trace ``function(*leaves)`` (tensors in, a flat list of tensors out) into a program.
+
+    Returns the program and the ``torch.fx.GraphModule`` it was read from.
+
+    Raises
+    ------
+    LayerError
+        If the function cannot be traced (data-dependent control flow, an operation on
+        values that tracing does not have), with PyTorch's message.
+
+    Examples
+    --------
+    >>> import torch
+    >>> program, _ = trace_program(lambda x: [torch.sin(x) * 2.0], [torch.ones(3)])
+    >>> [op.eqn.name for op in program.ops]
+    ['sin', 'mul']
+    """
+    import torch
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    examples = [torch.empty(tuple(x.shape), dtype=x.dtype, device=x.device) for x in leaves]
+    try:
+        module = make_fx(function, tracing_mode="fake", decomposition_table=decompositions(),
+                         _allow_non_fake_inputs=True)(*examples)
+    except Exception as err:  # PyTorch's own errors while tracing the user's function
+        name = getattr(function, "__name__", type(function).__name__)
+        first = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
+        raise LayerError(
+            f"tracing {name} with torch.fx failed: {type(err).__name__}: {first} (jacchain "
+            "traces on shapes alone: control flow that depends on values cannot be traced)"
+        ) from err
+    return _program_of(module), module
+
+
+def _program_of(module: Any) -> Program:
+    import torch
+    from torch.fx.node import Node
+
+    program = Program()
+    env: dict[Any, Any] = {}
+    for node in module.graph.nodes:
+        if node.op == "placeholder":
+            ref = program.new_value(_tensor_type(node.meta["val"]))
+            program.inputs.append(ref)
+            env[node] = ref
+        elif node.op == "get_attr":
+            env[node] = program.constant(getattr(module, node.target))
+        elif node.op == "call_function" and node.target is operator.getitem:
+            env[node] = env[node.args[0]][node.args[1]]
+        elif node.op == "call_function":
+            args, kwargs, inputs = _templated(node, env)
+            value = node.meta.get("val")
+            multiple = isinstance(value, (tuple, list))
+            results = list(value) if multiple else [value]
+            outs = tuple(
+                program.new_value(_tensor_type(r) if isinstance(r, torch.Tensor)
+                                  else TensorType((), torch.int64))
+                for r in results
+            )
+            target = node.target
+            name, overload = _names(target)
+            eqn = TorchOp(target, name, overload, args, kwargs,
+                          tuple(program.avals[r] if isinstance(r, int) else _constant_type(program, r)
+                                for r in inputs),
+                          tuple(program.avals[r] for r in outs), multiple)
+            program.ops.append(Op(eqn, tuple(inputs), outs))
+            env[node] = list(outs) if multiple else outs[0]
+        elif node.op == "output":
+            program.outputs = [env[n] if isinstance(n, Node) else program.constant(n)
+                               for n in node.args[0]]
+    return program
+
+
+def _templated(node: Any, env: dict[Any, Any]) -> tuple[Any, Any, list[Any]]:
+    """A node's arguments with each tensor operand replaced by an ``_Operand``, and the
+    operands' ids in order (an operand used twice appears twice)."""
+    from torch.fx.node import map_arg
+
+    inputs: list[Any] = []
+
+    def operand(arg: Any) -> _Operand:
+        inputs.append(env[arg])
+        return _Operand(len(inputs) - 1)
+
+    return map_arg(node.args, operand), map_arg(node.kwargs, operand), inputs
+
+
+def _names(target: Any) -> tuple[str, str]:
+    packet = getattr(target, "overloadpacket", None)
+    if packet is not None:
+        return packet.__name__, target._overloadname
+    return getattr(target, "__name__", str(target)), "default"
+
+
+def _constant_type(program: Program, ref: tuple[str, int]) -> TensorType:
+    value = program.constants[ref[1]]
+    return _tensor_type(value)
+
+
+def run_program(program: Program, leaves: Sequence[Any]) -> dict[Any, Any]:
+    """Evaluate every operation on the input tensors; the values of all ids (and constants).
+
+    Examples
+    --------
+    >>> import torch
+    >>> program, _ = trace_program(lambda x: [torch.sin(x) * 2.0], [torch.zeros(2)])
+    >>> run_program(program, [torch.zeros(2)])[program.outputs[0]].tolist()
+    [0.0, 0.0]
+    """
+    values: dict[Any, Any] = dict(zip(program.inputs, leaves, strict=True))
+    for index, constant in enumerate(program.constants):
+        values[("const", index)] = constant
+    for op in program.ops:
+        outs = op.eqn.outputs_of([values[ref] for ref in op.inputs])
+        for ref, value in zip(op.outputs, outs, strict=True):
+            values[ref] = value
+    return values
