@@ -504,7 +504,7 @@ def _namespace(value: Any):
 
         return numpy
     if module.startswith("torch"):
-        return _TorchNamespace(value.device)
+        return _TorchNamespace(value.device, value.dtype)
     import jax.numpy as jnp
 
     return jnp
@@ -514,22 +514,23 @@ class _TorchNamespace:
     """The few array functions the algebra uses, for PyTorch tensors on one device (numpy
     operands, such as constant index maps, are converted)."""
 
-    def __init__(self, device: Any) -> None:
-        self.device = device
+    def __init__(self, device: Any, dtype: Any) -> None:
+        self.device, self.dtype = device, dtype
 
-    def _tensor(self, value: Any, like: Any = None) -> Any:
+    def _tensor(self, value: Any) -> Any:
         import torch
 
         if isinstance(value, torch.Tensor):
             return value
-        dtype = like.dtype if like is not None else None
-        return torch.as_tensor(value, dtype=dtype, device=self.device)
+        return torch.as_tensor(value, dtype=self.dtype, device=self.device)
+
+    def asarray(self, value: Any) -> Any:
+        return self._tensor(value)
 
     def einsum(self, spec: str, *operands: Any) -> Any:
         import torch
 
-        like = next((x for x in operands if isinstance(x, torch.Tensor)), None)
-        return torch.einsum(spec, *(self._tensor(x, like) for x in operands))
+        return torch.einsum(spec, *(self._tensor(x) for x in operands))
 
     def transpose(self, value: Any, order: Any) -> Any:
         return self._tensor(value).permute(*order)
@@ -590,6 +591,7 @@ def _is_eye_numpy(value: Any) -> bool:
 
 def _aligned(value, labels, target, xp):
     """``value`` (axes ``labels``) transposed to ``target``'s order, size-1 axes for the rest."""
+    value = xp.asarray(value)
     labels = list(labels)
     order = sorted(range(len(labels)), key=lambda axis: target.index(labels[axis]))
     if order != list(range(len(order))):

@@ -174,8 +174,8 @@ class TorchJacobian:
             for index, leaf in enumerate(out_leaves):
                 if not isinstance(leaf, torch.Tensor) or not leaf.dtype.is_floating_point:
                     raise ShapeError(
-                        f"output leaf {index} is {type(leaf).__name__}"
-                        f"{' of dtype ' + str(leaf.dtype) if isinstance(leaf, torch.Tensor) else ''}: "
+                        f"output leaf {index} is "
+                        f"{'a tensor of dtype ' + str(leaf.dtype) if isinstance(leaf, torch.Tensor) else type(leaf).__name__}: "
                         "jacobian needs floating-point tensor outputs"
                     )
             return list(out_leaves) + list(aux_leaves)

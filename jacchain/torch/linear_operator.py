@@ -31,9 +31,10 @@ class LinearOperator:
 
     def matmat(self, columns: Any) -> Any:
         """``J @ columns``: ``columns`` of shape ``u.shape + (k,)`` give ``v.shape + (k,)``."""
+        import torch
         import torch.func as tf
 
-        columns = columns.to(self.point.dtype)
+        columns = torch.as_tensor(columns, dtype=self.point.dtype, device=self.point.device)
 
         def one(tangent: Any) -> Any:
             return tf.jvp(self.function, (self.point,), (tangent,))[1]
@@ -44,10 +45,11 @@ class LinearOperator:
 
     def rmatmat(self, rows: Any) -> Any:
         """``rows @ J``: ``rows`` of shape ``(k,) + v.shape`` give ``(k,) + u.shape``."""
+        import torch
         import torch.func as tf
 
         out, pullback = tf.vjp(self.function, self.point)
-        return self._pulled(pullback, rows.to(out.dtype))
+        return self._pulled(pullback, torch.as_tensor(rows, dtype=out.dtype, device=out.device))
 
     def _pulled(self, pullback: Callable[[Any], Any], rows: Any) -> Any:
         import torch.func as tf

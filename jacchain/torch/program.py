@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import LayerError
+from ..errors import JacChainError, LayerError
 from ..programs.graph import Op, Program
 
 __all__ = ["TensorType", "TorchOp", "trace_program", "run_program", "decompositions"]
@@ -156,13 +156,16 @@ def trace_program(function: Callable[..., Any], leaves: Sequence[Any]) -> tuple[
     try:
         module = make_fx(function, tracing_mode="fake", decomposition_table=decompositions(),
                          _allow_non_fake_inputs=True)(*examples)
+    except JacChainError:
+        raise
     except Exception as err:  # PyTorch's own errors while tracing the user's function
         name = getattr(function, "__name__", type(function).__name__)
         first = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
-        raise LayerError(
-            f"tracing {name} with torch.fx failed: {type(err).__name__}: {first} (jacchain "
-            "traces on shapes alone: control flow that depends on values cannot be traced)"
-        ) from err
+        hint = ""
+        if "data" in f"{type(err).__name__} {err}".lower() and "depend" in str(err).lower() + type(err).__name__.lower():
+            hint = (" (jacchain traces on shapes alone: control flow that depends on values "
+                    "cannot be traced)")
+        raise LayerError(f"tracing {name} with torch.fx failed: {type(err).__name__}: {first}{hint}") from err
     return _program_of(module), module
 
 
