@@ -99,7 +99,7 @@ def jacobian(
     True
     """
     if not _argnums_like(argnums):  # the earlier form jacobian(model, x[, method])
-        if isinstance(has_aux, str):
+        if has_aux is not False:  # its third positional argument is the method
             method = has_aux
         return _sequence_jacobian(func, argnums, method, return_plan, memory_limit)
     return TorchJacobian(func, argnums, has_aux, chunk_size, method, order, time_limit, seed)

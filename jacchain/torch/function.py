@@ -244,6 +244,7 @@ class TorchJacobian:
             with _outside_transforms():
                 examples = _examples(signature)
                 executor = make_fx(compute, tracing_mode="fake", _allow_non_fake_inputs=True)(*examples)
+            _simplify(executor)
             self._executors[key] = executor
         return executor
 
@@ -295,6 +296,40 @@ class _Computation:
                     block = partial.to_dense(leaf.dtype, like=leaf)
                     blocks.append(torch.as_tensor(block, dtype=leaf.dtype, device=leaf.device).reshape(shape))
         return blocks + [values[ref] for ref in program.outputs[traced.n_out:]]
+
+
+def _simplify(module: Any) -> None:
+    """Drop the traced graph's operations that change nothing (permutations in order,
+    views, expansions and copies to the same shape, dtype and device: bookkeeping of the
+    partials' axes) and the ones whose results go unused (forward passes redone inside a
+    VJP). The graph is functional, so an unchanged tensor can stand for its copy."""
+    import torch
+
+    aten = torch.ops.aten
+    trivial = {aten.view.default, aten._unsafe_view.default, aten.reshape.default,
+               aten.expand.default, aten.alias.default, aten._to_copy.default,
+               aten.permute.default, aten.squeeze.dims, aten.unsqueeze.default}
+    graph = module.graph
+    outputs = {arg for node in graph.nodes if node.op == "output"
+               for arg in torch.utils._pytree.tree_leaves(node.args)}
+    for node in list(graph.nodes):
+        if node.op != "call_function" or node.target not in trivial or node in outputs:
+            continue
+        source = node.args[0]
+        before, after = getattr(source, "meta", {}).get("val"), node.meta.get("val")
+        if not isinstance(before, torch.Tensor) or not isinstance(after, torch.Tensor):
+            continue
+        if node.target is aten.permute.default and list(node.args[1]) != list(range(before.dim())):
+            continue
+        if node.target is aten._to_copy.default and set(node.kwargs) - {"dtype", "device"}:
+            continue
+        same = (tuple(before.shape) == tuple(after.shape) and before.dtype == after.dtype
+                and before.device == after.device and before.stride() == after.stride())
+        if same:
+            node.replace_all_uses_with(source)
+            graph.erase_node(node)
+    graph.eliminate_dead_code()
+    module.recompile()
 
 
 def _signature(tensors: Sequence[Any]) -> list[tuple[tuple[int, ...], Any, Any]]:

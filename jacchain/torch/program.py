@@ -26,10 +26,11 @@ __all__ = ["TensorType", "TorchOp", "trace_program", "run_program", "decompositi
 
 @dataclass(frozen=True)
 class TensorType:
-    """The abstract value of a tensor: its shape and dtype (a ``torch.dtype``)."""
+    """The abstract value of a tensor: its shape, dtype (a ``torch.dtype``) and device."""
 
     shape: tuple[int, ...]
     dtype: Any
+    device: Any = None
 
     @property
     def floating(self) -> bool:
@@ -128,7 +129,7 @@ def decompositions() -> dict[Any, Any]:
 
 
 def _tensor_type(value: Any) -> TensorType:
-    return TensorType(tuple(int(d) for d in value.shape), value.dtype)
+    return TensorType(tuple(int(d) for d in value.shape), value.dtype, value.device)
 
 
 def trace_program(function: Callable[..., Any], leaves: Sequence[Any]) -> tuple[Program, Any]:

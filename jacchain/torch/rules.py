@@ -330,18 +330,11 @@ def _index_map(op: TorchOp, output: int, operand: int, blocks: Sequence[structur
     partial, constant = mapped
     if constant is None:
         return Edge(partial)
-    cache: dict[Any, Any] = {}
+    import torch
 
-    def values(invals: Sequence[Any], outvals: Sequence[Any]) -> Any:
-        import torch
-
-        like = outvals[output]
-        key = (like.dtype, like.device)
-        if key not in cache:
-            cache[key] = torch.as_tensor(constant, dtype=like.dtype, device=like.device)
-        return cache[key]
-
-    return Edge(partial, values)
+    out = op.outputs[output]  # made once, here: a constant of the traced computation
+    factor = torch.as_tensor(constant, dtype=out.dtype, device=out.device)
+    return Edge(partial, lambda invals, outvals: factor)
 
 
 def _targets(size: int, start: int, step: int = 1) -> Any:

@@ -121,7 +121,7 @@ def _check_deterministic(number: int, layer: Any) -> None:
 def _out_of_memory() -> tuple[type[BaseException], ...]:
     import torch
 
-    return (torch.OutOfMemoryError,)
+    return (getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError),)  # torch < 2.5: cuda's
 
 
 def _forward(number: int, layer: Any, x: Any, call: Any = None) -> Any:
