@@ -180,7 +180,7 @@ class TorchJacobian:
                     )
             return list(out_leaves) + list(aux_leaves)
 
-        program, _ = trace_program(flat_function, examples)
+        program, _ = trace_program(flat_function, examples)  # export, or make_fx
         n_out = specs["out"].num_leaves
         differentiated = tuple(n_state + tensors.index(i) for i in wanted)
         view = OutputsView(program, program.outputs[:n_out])

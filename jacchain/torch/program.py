@@ -1,8 +1,8 @@
 """A PyTorch function as a program of ATen operations: traced once, run on any tensors.
 
-:func:`trace_program` traces a function with ``torch.fx``'s proxy-tensor tracer
-(``make_fx`` on fake tensors: shapes and dtypes only, no values, no data-dependent
-control flow), decomposing composite operations (layer and batch norm, softmax,
+:func:`trace_program` traces a function with ``torch.export`` (non-strict), or with
+``torch.fx``'s proxy-tensor tracer (``make_fx``) where export cannot, on fake tensors:
+shapes and dtypes only, no values, no data-dependent control flow; it decomposes composite operations (layer and batch norm, softmax,
 ``addmm``, ...) into the ATen operations that :mod:`jacchain.torch.rules` knows. The
 graph becomes a :class:`~jacchain.programs.graph.Program`: numbered values, one
 :class:`TorchOp` per operation. :func:`run_program` evaluates it on real tensors, keeping
@@ -14,6 +14,7 @@ differentiated by autograd, batched by ``torch.func.vmap`` and compiled by
 from __future__ import annotations
 
 import operator
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -132,28 +133,40 @@ def _tensor_type(value: Any) -> TensorType:
     return TensorType(tuple(int(d) for d in value.shape), value.dtype, value.device)
 
 
-def trace_program(function: Callable[..., Any], leaves: Sequence[Any]) -> tuple[Program, Any]:
-    """Trace ``function(*leaves)`` (tensors in, a flat list of tensors out) into a program.
+def trace_program(function: Callable[..., Any], leaves: Sequence[Any]) -> tuple[Program, str]:
+    """Trace ``function(*leaves)`` (tensors in, a flat list of tensors out) into a program:
+    with ``torch.export`` (non-strict), or ``torch.fx``'s ``make_fx`` where export cannot.
 
-    Returns the program and the ``torch.fx.GraphModule`` it was read from.
+    Returns the program and the tracer used (``"torch.export"`` or ``"torch.fx"``).
 
     Raises
     ------
     LayerError
-        If the function cannot be traced (data-dependent control flow, an operation on
+        If neither can trace the function (data-dependent control flow, an operation on
         values that tracing does not have), with PyTorch's message.
 
     Examples
     --------
     >>> import torch
-    >>> program, _ = trace_program(lambda x: [torch.sin(x) * 2.0], [torch.ones(3)])
-    >>> [op.eqn.name for op in program.ops]
-    ['sin', 'mul']
+    >>> program, tracer = trace_program(lambda x: [torch.sin(x) * 2.0], [torch.ones(3)])
+    >>> [op.eqn.name for op in program.ops], tracer
+    (['sin', 'mul'], 'torch.export')
     """
     import torch
     from torch.fx.experimental.proxy_tensor import make_fx
 
     examples = [torch.empty(tuple(x.shape), dtype=x.dtype, device=x.device) for x in leaves]
+    try:
+        with warnings.catch_warnings():  # torch.export's own deprecation notices
+            warnings.simplefilter("ignore", FutureWarning)
+            exported = torch.export.export(_as_module(function), tuple(examples), strict=False)
+            exported = exported.run_decompositions(decompositions())
+    except JacChainError:
+        raise
+    except Exception:  # export refuses what make_fx may still trace
+        pass
+    else:
+        return _program_of(exported.graph, _lifted(exported)), "torch.export"
     try:
         module = make_fx(function, tracing_mode="fake", decomposition_table=decompositions(),
                          _allow_non_fake_inputs=True)(*examples)
@@ -162,27 +175,61 @@ def trace_program(function: Callable[..., Any], leaves: Sequence[Any]) -> tuple[
     except Exception as err:  # PyTorch's own errors while tracing the user's function
         name = getattr(function, "__name__", type(function).__name__)
         first = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
+        described = f"{type(err).__name__} {err}".lower()
         hint = ""
-        if "data" in f"{type(err).__name__} {err}".lower() and "depend" in str(err).lower() + type(err).__name__.lower():
+        if "data" in described and "depend" in described:
             hint = (" (jacchain traces on shapes alone: control flow that depends on values "
                     "cannot be traced)")
         raise LayerError(f"tracing {name} with torch.fx failed: {type(err).__name__}: {first}{hint}") from err
-    return _program_of(module), module
+    constants = {node.name: getattr(module, node.target) for node in module.graph.nodes
+                 if node.op == "get_attr"}
+    return _program_of(module.graph, constants), "torch.fx"
 
 
-def _program_of(module: Any) -> Program:
+def _as_module(function: Callable[..., Any]) -> Any:
+    """A function as an ``nn.Module`` (what ``torch.export`` takes)."""
+    import torch
+
+    class AsModule(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.function = function
+
+        def forward(self, *inputs: Any) -> Any:
+            return self.function(*inputs)
+
+    return AsModule()
+
+
+def _lifted(exported: Any) -> dict[str, Any]:
+    """The placeholders of an exported program that are not user inputs (lifted constants,
+    parameters, buffers), by node name, with their tensors."""
+    from torch.export.graph_signature import InputKind
+
+    values = {}
+    for spec in exported.graph_signature.input_specs:
+        if spec.kind == InputKind.USER_INPUT:
+            continue
+        source = exported.constants if spec.kind == InputKind.CONSTANT_TENSOR else exported.state_dict
+        values[spec.arg.name] = source[spec.target]
+    return values
+
+
+def _program_of(graph: Any, constants: dict[str, Any]) -> Program:
+    """A program from a graph of ATen operations; ``constants``: the tensors of the
+    placeholders and attributes that are not inputs, by node name."""
     import torch
     from torch.fx.node import Node
 
     program = Program()
     env: dict[Any, Any] = {}
-    for node in module.graph.nodes:
-        if node.op == "placeholder":
+    for node in graph.nodes:
+        if node.name in constants:
+            env[node] = program.constant(constants[node.name])
+        elif node.op == "placeholder":
             ref = program.new_value(_tensor_type(node.meta["val"]))
             program.inputs.append(ref)
             env[node] = ref
-        elif node.op == "get_attr":
-            env[node] = program.constant(getattr(module, node.target))
         elif node.op == "call_function" and node.target is operator.getitem:
             env[node] = env[node.args[0]][node.args[1]]
         elif node.op == "call_function":
@@ -195,17 +242,18 @@ def _program_of(module: Any) -> Program:
                                   else TensorType((), torch.int64))
                 for r in results
             )
-            target = node.target
-            name, overload = _names(target)
-            eqn = TorchOp(target, name, overload, args, kwargs,
+            name, overload = _names(node.target)
+            eqn = TorchOp(node.target, name, overload, args, kwargs,
                           tuple(program.avals[r] if isinstance(r, int) else _constant_type(program, r)
                                 for r in inputs),
                           tuple(program.avals[r] for r in outs), multiple)
             program.ops.append(Op(eqn, tuple(inputs), outs))
             env[node] = list(outs) if multiple else outs[0]
         elif node.op == "output":
+            returned = node.args[0]
+            returned = returned if isinstance(returned, (tuple, list)) else [returned]
             program.outputs = [env[n] if isinstance(n, Node) else program.constant(n)
-                               for n in node.args[0]]
+                               for n in returned]
     return program
 
 
