@@ -11,7 +11,7 @@ from jacchain.torch import rules  # noqa: E402
 nn = torch.nn
 F = torch.nn.functional
 DTYPE = torch.float64
-METHODS = ["auto", "forward", "reverse", "markowitz", "search"]
+METHODS = ["forward", "reverse", "search"]  # the pure modes, and the search (never worse than Markowitz)
 
 
 def close(ours, theirs):
@@ -51,8 +51,9 @@ def as_function(name, model):
     return model
 
 
-@pytest.mark.parametrize("name", list(models()))
-@pytest.mark.parametrize("method", ["auto", "forward", "reverse"])
+@pytest.mark.parametrize(("name", "method"), [(name, "auto") for name in models()] + [
+    ("residual", "forward"), ("cnn", "forward"), ("transformer", "forward"),
+    ("attention", "reverse"), ("conv1d_batchnorm", "reverse")])
 def test_models_against_jacrev(name, method):
     model, shape = models()[name]
     model = model.to(DTYPE).eval()
