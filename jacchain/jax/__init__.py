@@ -46,9 +46,10 @@ def jacobian(
     has_aux : bool
         ``fun`` returns ``(output, aux)``; the result is then ``(jacobian, aux)``.
     method : str
-        ``"auto"`` (the cheapest of forward, reverse and Markowitz), ``"forward"``
+        ``"auto"`` (the cheapest of forward, reverse, Markowitz and a short search seeded
+        with them: milliseconds on small programs, at most a second), ``"forward"``
         (eliminate in program order: forward mode), ``"reverse"`` (reverse mode),
-        ``"markowitz"`` (greedy), ``"search"`` (an anytime search seeded with those three,
+        ``"markowitz"`` (greedy), ``"search"`` (a longer anytime search seeded with those three,
         never worse than them; run once per new input shape, as every plan).
     order : sequence of int, optional
         Eliminate in this order instead: every intermediate vertex of :func:`graph` once

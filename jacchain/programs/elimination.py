@@ -29,6 +29,11 @@ __all__ = [
 ]
 
 METHODS = ("auto", "forward", "reverse", "markowitz", "search")
+
+AUTO_PATIENCE = 100
+"""``"auto"``'s search stops after this many constructions in a row without improvement (or
+after :data:`~jacchain.graphs.search.DEFAULT_TIME_LIMIT` seconds): milliseconds on small
+programs, under half a second on the benchmark models of ``experiments/vs_frameworks.py``."""
 """The elimination orders of the JAX front end (``order=`` gives any other)."""
 
 Edges = dict[tuple[int, int], Partial]
@@ -387,7 +392,9 @@ def plan_program(
     intermediates : sequence of int
         The vertices to eliminate, in program order.
     method : str
-        ``"auto"`` (the cheapest of forward, reverse and Markowitz), ``"forward"``,
+        ``"auto"`` (the cheapest of forward, reverse, Markowitz and a short search seeded
+        with them, stopped after :data:`AUTO_PATIENCE` constructions without improvement),
+        ``"forward"``,
         ``"reverse"``, ``"markowitz"`` or ``"search"`` (an anytime search seeded with the
         three, never worse than them: :func:`jacchain.graphs.search.search_order`).
     order : sequence of int, optional
@@ -398,8 +405,9 @@ def plan_program(
         ``{convention: multiply-adds}`` of forming the edges' partials (sums of repeated
         operands), added to every order's cost.
     time_limit : float, optional
-        Seconds of search (``"search"``); by default up to 1 s, stopping earlier after
-        :data:`~jacchain.graphs.search.SEARCH_PATIENCE` constructions without improvement.
+        Seconds of search (``"search"``, ``"auto"``); by default up to 1 s, stopping earlier
+        after :data:`~jacchain.graphs.search.SEARCH_PATIENCE` constructions without
+        improvement (:data:`AUTO_PATIENCE` for ``"auto"``).
     seed : int
         The search's random seed.
 
@@ -437,11 +445,12 @@ def plan_program(
         name: elimination_cost(edges, o, unit_partials) + fixed.get(unit_partials, 0)
         for name, o in orders.items()
     }
-    if method == "search" and order is None:
+    if method in ("auto", "search") and order is None and intermediates:
         budget = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
+        patience = SEARCH_PATIENCE if time_limit is None else None
         found = search_order(
             ProgramSearchModel(edges, intermediates, unit_partials), orders, time_limit=budget,
-            seed=seed, patience=SEARCH_PATIENCE if time_limit is None else None,
+            seed=seed, patience=AUTO_PATIENCE if method == "auto" else patience,
         )
         orders["search"] = list(found.order)
         costs["search"] = found.cost + fixed.get(unit_partials, 0)
@@ -451,7 +460,7 @@ def plan_program(
         orders["order"] = chosen
         costs["order"] = elimination_cost(edges, chosen, unit_partials) + fixed.get(unit_partials, 0)
     elif method in ("auto", "search"):
-        names = ("forward", "reverse") + (("search",) if method == "search" else ()) + ("markowitz",)
+        names = ("forward", "reverse") + (("search",) if "search" in orders else ()) + ("markowitz",)
         strategy = min(names, key=lambda name: costs[name])  # ties: the first named
     else:
         strategy = method
