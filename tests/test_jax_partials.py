@@ -321,3 +321,23 @@ def test_a_loop_feeding_a_scalar_costs_one_vjp_not_one_sweep_per_input():
     plan = jacobian(loss).plan(x)
     assert plan.strategy == "reverse" and plan.cost * 20 < plan.forward_cost
     np.testing.assert_allclose(jacobian(loss)(x), jax.grad(loss)(x), rtol=1e-10)
+
+
+@pytest.mark.parametrize(("big", "small"), [((6,), (2, 3)), ((2, 3, 4), (6, 4)), ((4, 6), (4, 2, 3))])
+def test_a_reshape_composes_by_reshaping_its_neighbour(big, small):
+    """The reshape shortcut (no product with the 0/1 identity) equals the plain product."""
+    from dataclasses import replace
+
+    from jacchain.programs.structures import index_map, reshape_blocks
+
+    for out_shape, in_shape in ((big, small), (small, big)):
+        reshape, constant = index_map(out_shape, in_shape, reshape_blocks(out_shape, in_shape))
+        assert reshape.reshape
+        reshape = reshape.with_value(constant)
+        plain = replace(reshape, reshape=False)
+        above = Partial.dense((5,), out_shape, rng.standard_normal((5, *out_shape)))
+        below = Partial.dense(in_shape, (3,), rng.standard_normal((*in_shape, 3)))
+        for fast, slow in ((above.compose(reshape), above.compose(plain)),
+                           (reshape.compose(below), plain.compose(below))):
+            assert fast[1] == slow[1] == 0  # moving entries costs nothing either way
+            np.testing.assert_allclose(fast[0].to_dense(), slow[0].to_dense())

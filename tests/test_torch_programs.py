@@ -227,3 +227,18 @@ def test_bad_input():
         jct.jacobian(torch.sin)(torch.tensor([1.0, float("nan")]))
     for error in (MethodError, ShapeError, LayerError, NonFiniteError):
         assert issubclass(error, ValueError)
+
+
+def test_reshapes_next_to_dense_and_diagonal_partials():
+    """Reshapes that merge or split axes compose by reshaping the neighbour's factor (a
+    dense one) or by their 0/1 matrix (next to a diagonal): both agree with jacrev."""
+    W = torch.randn(5, 12, dtype=DTYPE)
+
+    def f(x):
+        merged = torch.tanh(x).reshape(12)  # (3, 4) -> (12,): a diagonal before, a dense after
+        split = (W @ merged).repeat(2)[:10].reshape(2, 5)
+        return torch.sin(split).reshape(5, 2).permute(1, 0) * split.sum()
+
+    x = torch.randn(3, 4, dtype=DTYPE)
+    for method in METHODS:
+        close(jct.jacobian(f, method=method)(x), torch.func.jacrev(f)(x))

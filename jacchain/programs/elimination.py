@@ -268,7 +268,7 @@ class EliminationStep:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class ProgramPlan:
-    """The plan of a JAX program's Jacobian: the elimination order and what it costs.
+    """The plan of a program's Jacobian (JAX or PyTorch): the elimination order and its cost.
 
     Attributes
     ----------
@@ -281,7 +281,8 @@ class ProgramPlan:
         ``"forward"`` or ``"reverse"`` when the order is program order or its reverse, else
         ``"mixed"``.
     order : tuple of int
-        The eliminated vertices, in order (the node names of :func:`jacchain.jax.graph`).
+        The eliminated vertices, in order (the node names of :func:`jacchain.jax.graph` or
+        :func:`jacchain.torch.graph`).
     cost : int
         Multiply-adds of the order under ``unit_partials``: compositions, sums, matrix-free
         sweeps and the partials formed as arrays included.
@@ -359,7 +360,7 @@ class ProgramPlan:
         return self.report()
 
     def __repr__(self) -> str:
-        return f"<jacchain.jax.ProgramPlan {self.describe()}>"
+        return f"<jacchain.ProgramPlan {self.describe()}>"
 
 
 def _steps(edges: Edges, order: Sequence[int], unit_partials: str) -> tuple[EliminationStep, ...]:

@@ -97,6 +97,10 @@ class Partial:
     sweeps : tuple or None
         Matrix-free: the multiply-adds of one JVP and of one VJP (None for a direction the
         equation does not have); the value is then a linear operator.
+    reshape : bool
+        A selection that is a row-major reshape of one group of axes (deltas on the others):
+        composing with it reshapes the neighbour's factor instead of multiplying by the
+        identity matrix its factor holds.
     """
 
     out_labels: tuple[int, ...]
@@ -109,6 +113,7 @@ class Partial:
     symbolic: bool = False
     selection: bool = False
     sweeps: tuple[int | None, int | None] | None = None
+    reshape: bool = False
 
     # --- construction -----------------------------------------------------------------------
 
@@ -246,6 +251,9 @@ class Partial:
             raise ValueError(f"cannot compose dw/dv over {self.in_shape} with dv/du over {lower.out_shape}")
         if self.sweeps is not None or lower.sweeps is not None:
             return self._compose_matrix_free(lower, unit_partials)
+        reshaped = _through_reshape(self, lower)
+        if reshaped is not None:
+            return reshaped, 0
         lower = lower.relabeled()
         lower = lower._renamed(dict(zip(lower.out_labels, self.in_labels, strict=True)))
         sizes = {**lower.sizes, **self.sizes}
@@ -407,6 +415,67 @@ class Partial:
         out_labels, in_labels, sizes, _ = _join(self, set())
         dense = _laid_out(self, out_labels, in_labels, sizes, out_labels + in_labels, dtype, like)
         return _scaled(dense, self.scale)
+
+
+def _through_reshape(upper: Partial, lower: Partial) -> Partial | None:
+    """``upper @ lower`` where one of them is a reshape (:attr:`Partial.reshape`) and the
+    other's factor spans the reshaped axes without deltas on them: the other's factor,
+    reshaped (moves no entry, costs nothing); None otherwise."""
+    if lower.reshape and not upper.reshape:
+        return _reshaped_side(upper, lower, above=False)
+    if upper.reshape and not lower.reshape:
+        return _reshaped_side(lower, upper, above=True)
+    return None
+
+
+def _reshaped_side(other: Partial, reshape: Partial, above: bool) -> Partial | None:
+    """``other`` with its axes on the reshape's near side replaced by the far side's.
+
+    ``above=False``: ``other @ reshape`` (the reshape feeds ``other``'s input); ``above=True``:
+    ``reshape @ other`` (the reshape takes ``other``'s output)."""
+    near = reshape.out_labels if not above else reshape.in_labels  # the shared vertex
+    far = reshape.in_labels if not above else reshape.out_labels
+    mine = other.in_labels if not above else other.out_labels  # the shared vertex, in other
+    kept = other.out_labels if not above else other.in_labels
+    if other.factor_labels is None or len(mine) != len(near):
+        return None
+    group = [p for p, label in enumerate(near) if label not in far]
+    moved = [mine[p] for p in group]
+    factor = list(other.factor_labels)
+    if not moved or any(label in kept for label in moved) or not set(moved) <= set(factor):
+        return None
+    along = {label: mine[p] for p, label in enumerate(near) if label in far}
+    fresh = iter(fresh_labels(len(far)))
+    new_side, new_group, sizes = [], [], dict(other.sizes)
+    for label in far:
+        if label in along:
+            new_side.append(along[label])
+        else:
+            made = next(fresh)
+            sizes[made] = reshape.sizes[label]
+            new_side.append(made)
+            new_group.append(made)
+    # the factor with the moved axes together, in the near side's order, then reshaped
+    first = min(factor.index(label) for label in moved)
+    rest = [label for label in factor if label not in moved]
+    order = rest[:first] + moved + rest[first:]
+    value = other.value
+    if value is not None:
+        xp = _namespace(value)
+        value = xp.asarray(value)
+        permutation = [factor.index(label) for label in order]
+        if permutation != list(range(len(permutation))):
+            value = xp.transpose(value, permutation)
+        shape = ([other.sizes[label] for label in rest[:first]]
+                 + [sizes[label] for label in new_group]
+                 + [other.sizes[label] for label in rest[first:]])
+        value = xp.reshape(value, tuple(shape))
+    factor_labels = tuple(rest[:first] + new_group + rest[first:])
+    for label in moved:
+        del sizes[label]
+    out_labels, in_labels = (kept, tuple(new_side)) if not above else (tuple(new_side), kept)
+    return replace(other, out_labels=tuple(out_labels), in_labels=tuple(in_labels), sizes=sizes,
+                   factor_labels=factor_labels, value=value, reshape=False)
 
 
 def _symbolic(partial: Partial) -> Partial:

@@ -181,9 +181,24 @@ def index_map(out_shape: tuple[int, ...], in_shape: tuple[int, ...], blocks: Seq
         constant = np.multiply.outer(constant, matrix)
     if dtype is not None:
         constant = constant.astype(dtype)
+    reshape = len(matrices) == 1 and blocks_are_reshape(blocks)
     partial = Partial(tuple(out_labels), tuple(in_labels), sizes, tuple(factor_labels), None, 1.0,
-                      False, True, True)
+                      False, True, True, reshape=reshape)
     return partial, constant
+
+
+def blocks_are_reshape(blocks: Sequence[Block]) -> bool:
+    """Whether every moving block maps its axes onto each other as a row-major reshape (its
+    matrix the identity of the grouped entries), as :func:`reshape_blocks` gives them."""
+    import numpy as np
+
+    for _, _, matrix in blocks:
+        if matrix is None:
+            continue
+        if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or not np.array_equal(
+                matrix, np.eye(matrix.shape[0])):
+            return False
+    return True
 
 
 def placement(out_size: int, targets: Any) -> Any:
