@@ -214,6 +214,8 @@ def measure_program(name, repeats, time_limit):
     start = time.perf_counter()
     plan = search.plan(x)
     planning = time.perf_counter() - start
+    compiled_jacrev = torch.compile(torch.func.jacrev(model))
+    compiled_auto = torch.compile(jct.jacobian(model))
     with torch.no_grad():
         runs = {
             "jacfwd": lambda: torch.func.jacfwd(model)(x),
@@ -221,6 +223,8 @@ def measure_program(name, repeats, time_limit):
             "autograd": lambda: torch.autograd.functional.jacobian(model, x, vectorize=True),
             "auto": lambda: auto(x),
             "search": lambda: search(x),
+            "compiled jacrev": lambda: compiled_jacrev(x),
+            "compiled auto": lambda: compiled_auto(x),
         }
         times = best_times(runs, repeats)
     faster = min(t for t in (times["jacfwd"], times["jacrev"]) if t is not None)
@@ -234,6 +238,8 @@ def measure_program(name, repeats, time_limit):
         "search_ms": 1e3 * times["search"],
         "auto_ratio": times["auto"] / faster,
         "search_ratio": times["search"] / faster,
+        "compiled_jacrev_ms": _in_ms(times["compiled jacrev"]),
+        "compiled_auto_ms": _in_ms(times["compiled auto"]),
         "auto_plan": auto_plan.strategy,
         "forward_cost": plan.forward_cost,
         "reverse_cost": plan.reverse_cost,
@@ -319,12 +325,24 @@ def main(argv=None):
         programs.append(row)
         print(f"{name:56s} jacfwd {_ms(row['jacfwd_ms'])}  jacrev {_ms(row['jacrev_ms'])}  "
               f"autograd {row['autograd_ms']:7.2f} ms  auto {row['auto_ms']:7.2f} ms  "
-              f"search {row['search_ms']:7.2f} ms", flush=True)
+              f"search {row['search_ms']:7.2f} ms  compiled jacrev "
+              f"{_ms(row['compiled_jacrev_ms'])}  compiled auto {_ms(row['compiled_auto_ms'])}",
+              flush=True)
     write(rows, programs, args)
+
+
+def _in_ms(seconds):
+    return None if seconds is None else 1e3 * seconds
 
 
 def _ms(value):
     return "fails" if value is None else f"{value:.2f} ms"
+
+
+def _compiled_ratio(row):
+    if row["compiled_jacrev_ms"] is None or row["compiled_auto_ms"] is None:
+        return "n/a"
+    return f"{row['compiled_auto_ms'] / row['compiled_jacrev_ms']:.2f}"
 
 
 def _read_rows():
@@ -369,19 +387,23 @@ def write(rows, programs, args):
         "candidates interleaved. `jacchain.torch.jacobian(model)` (auto: the cheapest of "
         "forward, reverse and Markowitz elimination) and `method=\"search\"` (planned once, "
         "in the seconds shown); each checked against `torch.func.jacrev` in float64 first. "
-        "Ratio: jacchain's time over the faster of jacfwd and jacrev (below 1: faster). "
+        "Ratio: jacchain's time over the faster of jacfwd and jacrev (below 1: faster); "
+        "compiled: `torch.compile` (inductor) of `torch.func.jacrev(model)` and of "
+        "`jacchain.torch.jacobian(model)`, the ratio between the two (compilation excluded). "
         "Costs: multiply-adds of the elimination orders.",
         "",
         "| model | jacfwd | jacrev | autograd (vectorize) | jacchain auto | ratio | "
-        "jacchain search | ratio | forward cost | reverse cost | auto cost | search cost | "
-        "search seconds |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "jacchain search | ratio | compiled jacrev | compiled jacchain auto | ratio | "
+        "forward cost | reverse cost | auto cost | search cost | search seconds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in programs:
         lines.append(
             f"| {row['model']} | {_ms(row['jacfwd_ms'])} | {_ms(row['jacrev_ms'])} | "
             f"{row['autograd_ms']:.2f} ms | {row['auto_ms']:.2f} ms ({row['auto_plan']}) | "
             f"{row['auto_ratio']:.2f} | {row['search_ms']:.2f} ms | {row['search_ratio']:.2f} | "
+            f"{_ms(row['compiled_jacrev_ms'])} | {_ms(row['compiled_auto_ms'])} | "
+            f"{_compiled_ratio(row)} | "
             f"{row['forward_cost']:,} | {row['reverse_cost']:,} | {row['auto_cost']:,} | "
             f"{row['search_cost']:,} | {row['search_seconds']:.1f} |"
         )
