@@ -385,7 +385,7 @@ def write(rows, programs, args):
         f"--time-limit {args.time_limit}`, float32, one thread (`torch.set_num_threads(1)`); "
         f"fastest of {args.program_repeats} calls of each candidate after a warm-up, the "
         "candidates interleaved. `jacchain.torch.jacobian(model)` (auto: the cheapest of "
-        "forward, reverse and Markowitz elimination) and `method=\"search\"` (planned once, "
+        "forward, reverse, Markowitz and a short search) and `method=\"search\"` (planned once, "
         "in the seconds shown); each checked against `torch.func.jacrev` in float64 first. "
         "Ratio: jacchain's time over the faster of jacfwd and jacrev (below 1: faster); "
         "compiled: `torch.compile` (inductor) of `torch.func.jacrev(model)` and of "

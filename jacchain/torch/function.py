@@ -181,6 +181,7 @@ class TorchJacobian:
             return list(out_leaves) + list(aux_leaves)
 
         program, _ = trace_program(flat_function, examples)  # export, or make_fx
+        _reattach(program, self.func)
         n_out = specs["out"].num_leaves
         differentiated = tuple(n_state + tensors.index(i) for i in wanted)
         view = OutputsView(program, program.outputs[:n_out])
@@ -330,6 +331,47 @@ def _simplify(module: Any) -> None:
             graph.erase_node(node)
     graph.eliminate_dead_code()
     module.recompile()
+
+
+def _reattach(program: Program, func: Any) -> None:
+    """Give the program back the tensors it closed over that autograd follows.
+
+    Tracing keeps the tensors a function reads from its closure (a module's parameters
+    used inside a lambda, a captured weight) as constants, some as detached aliases; where
+    a constant aliases such a tensor that requires grad, the tensor itself is used, so that
+    the Jacobian stays differentiable in it, as ``torch.func.jacrev``'s is."""
+    import torch
+
+    def key(t: Any) -> tuple[Any, ...]:
+        return (t.data_ptr(), tuple(t.shape), tuple(t.stride()), t.dtype, t.device)
+
+    found = {key(t): t for t in _captured_tensors(func) if t.requires_grad}
+    for index, constant in enumerate(program.constants):
+        if isinstance(constant, torch.Tensor) and not constant.requires_grad:
+            original = found.get(key(constant))
+            if original is not None:
+                program.constants[index] = original
+
+
+def _captured_tensors(func: Any) -> list[Any]:
+    """The tensors a function can reach through its closure, bound instance and defaults:
+    tensors, and the parameters and buffers of modules (one level of containers deep)."""
+    import torch
+
+    reached: list[Any] = []
+    cells = [cell.cell_contents for cell in (getattr(func, "__closure__", None) or ())
+             if cell.cell_contents is not None]
+    cells += [getattr(func, "__self__", None)] + list(getattr(func, "__defaults__", None) or ())
+    for value in cells:
+        items = value if isinstance(value, (list, tuple)) else [value]
+        if isinstance(value, dict):
+            items = list(value.values())
+        for item in items:
+            if isinstance(item, torch.nn.Module):
+                reached += list(item.parameters()) + list(item.buffers())
+            elif isinstance(item, torch.Tensor):
+                reached.append(item)
+    return reached
 
 
 def _signature(tensors: Sequence[Any]) -> list[tuple[tuple[int, ...], Any, Any]]:
