@@ -72,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="largest tape an adjoint sweep may record (matrix-free layers)",
     )
     plan_parser.add_argument(
+        "--max-intermediate",
+        type=_count(1),
+        default=None,
+        metavar="N",
+        help="most elements of any product but the final Jacobian (dense chains; exact DP)",
+    )
+    plan_parser.add_argument(
         "--method", default="auto", help=f"planning method ({', '.join(method_names())})"
     )
     plan_parser.add_argument("--json", action="store_true", help="print the plan as JSON")
@@ -103,7 +110,8 @@ def _run(args: argparse.Namespace) -> None:
             chain = read_gdjcpb(args.gdjcpb)
         else:
             chain = [_parse_dim(text) for text in args.dims]
-        result = plan(chain, method=args.method, memory_limit=args.memory_limit)
+        result = plan(chain, method=args.method, memory_limit=args.memory_limit,
+                      max_intermediate=args.max_intermediate)
         print(result.to_json(indent=2) if args.json else result.report(max_rows=args.max_rows))
     elif args.command == "demo":
         from .demo import run_demo

@@ -27,6 +27,7 @@ from ..chains.steps import forward_steps, reverse_steps, segment_label
 from ..chains.validate import check_steps
 from ..errors import MethodError, PlanFormatError
 from ..solvers import BUILTIN_METHODS, PURE_METHODS, get_solver
+from ..solvers.bounded import bounded_steps, check_max_intermediate, intermediate_peak
 from ..solvers.generalized import (
     _check_memory_limit,
     accumulation_costs,
@@ -553,6 +554,7 @@ def plan(
     chain_or_dims: Chain | Sequence[int],
     method: str = "auto",
     memory_limit: int | None = None,
+    max_intermediate: int | None = None,
 ) -> Plan:
     """Plan the cheapest order to multiply the Jacobians of a chain.
 
@@ -573,6 +575,11 @@ def plan(
     memory_limit : int, optional
         The largest tape an adjoint sweep may record (the sum of the ``tape`` of the
         matrix-free layers it sweeps). None: no limit.
+    max_intermediate : int, optional
+        Dense chains: the most elements any product but the final Jacobian may have. The
+        plan is then the cheapest bracketing within that bound, found exactly by the
+        matrix-chain DP restricted to the segments that fit (``"auto"`` and ``"dp"``;
+        up to 300 layers), the pure modes preferred on ties as always.
 
     Returns
     -------
@@ -586,8 +593,10 @@ def plan(
         If ``method`` is unknown (the message lists the valid names), a dense-only method
         is asked to plan a structured chain, an O(k^3) method a chain longer than its
         limit (see Notes), ``memory_limit`` is not a non-negative int, the plan asked for
-        records more tape than ``memory_limit``, or a solver registered with
-        :func:`jacchain.register_solver` returns steps that are not a plan.
+        records more tape than ``memory_limit``, a solver registered with
+        :func:`jacchain.register_solver` returns steps that are not a plan, or no
+        bracketing keeps the intermediates within ``max_intermediate`` (the message gives
+        the smallest bound that one does).
 
     Notes
     -----
@@ -615,10 +624,15 @@ def plan(
     'forward'
     >>> jc.plan([1000, 10, 1000, 10, 1000]).cost
     10200000
+    >>> jc.plan([10, 100, 2, 10, 1000], max_intermediate=100).expression
+    'J4 (J3 (J2 J1))'
     """
     solver = get_solver(method)
     chain = as_chain(chain_or_dims)
     memory_limit = _check_memory_limit(memory_limit)
+    bound = check_max_intermediate(max_intermediate)
+    if bound is not None:
+        return _bounded_plan(chain, method, bound)
     k = len(chain)
     matrix_free = None if chain.is_dense else layer_table(chain).matrix_free
     steps = _solved_steps(method, solver, chain, memory_limit)
@@ -638,6 +652,22 @@ def plan(
     else:
         return candidate
     return Plan.from_steps(chain, steps, method, memory_limit, check=False)
+
+
+def _bounded_plan(chain: Chain, method: str, bound: int) -> Plan:
+    """The cheapest plan whose intermediates fit ``bound`` (forward, then reverse, on ties)."""
+    if method not in ("auto", "dp"):
+        raise MethodError(
+            f"max_intermediate is planned by the exact DP: method must be 'auto' or 'dp', got {method!r}"
+        )
+    dims, k = chain.dims_array, len(chain)
+    best = Plan.from_steps(chain, bounded_steps(chain, bound), method, check=False)
+    for pure in (forward_steps(k, None), reverse_steps(k, None)):
+        if intermediate_peak(dims, pure) <= bound:
+            candidate = Plan.from_steps(chain, pure, method, check=False)
+            if candidate.cost == best.cost:
+                return candidate
+    return best
 
 
 def _solved_steps(method: str, solver: Any, chain: Chain, memory_limit: int | None) -> np.ndarray:
