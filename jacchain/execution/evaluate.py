@@ -20,6 +20,7 @@ from ..chains.chain import Chain, Layer
 from ..errors import JacChainError, NonFiniteError, OperatorError, ShapeError
 from ..plans.plan import HOOKS as PLAN_HOOKS
 from ..plans.plan import Plan
+from .dask_evaluate import evaluate_dask, is_dask_array
 from .executor import program_of
 
 __all__ = ["evaluate", "check_operators", "check_jacobians"]
@@ -362,8 +363,11 @@ def evaluate(plan: Plan, operators: Sequence[Any], *, check_finite: bool = True)
 
     Returns
     -------
-    numpy.ndarray
-        The ``(d_k, d_0)`` Jacobian.
+    numpy.ndarray or dask.array.Array
+        The ``(d_k, d_0)`` Jacobian; a lazy dask array when any Jacobian is a dask array
+        (:func:`jacchain.execution.dask_evaluate.evaluate_dask`: each product a blocked
+        dask matmul, numpy Jacobians wrapped to match, nothing computed and no finiteness
+        scan until the result is computed or stored).
 
     Raises
     ------
@@ -395,6 +399,8 @@ def evaluate(plan: Plan, operators: Sequence[Any], *, check_finite: bool = True)
     """
     if not isinstance(plan, Plan):
         raise JacChainError(f"evaluate expects a Plan, got {type(plan).__name__}")
+    if not isinstance(operators, (str, bytes)) and any(is_dask_array(op) for op in operators):
+        return evaluate_dask(plan, operators)  # lazy: no finiteness scan, nothing computed
     layout = _layout(plan)
     if _trusted(layout, operators):
         program = program_of(plan, layout.kinds)

@@ -1,0 +1,55 @@
+"""Plans executed on Dask: lazy, blockwise, equal to numpy's, on any scheduler."""
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+import jacchain as jc  # noqa: E402
+from jacchain.errors import OperatorError, ShapeError  # noqa: E402
+from jacchain.testing import plain_product, random_jacobians  # noqa: E402
+
+
+@pytest.mark.parametrize("method", ["auto", "forward", "reverse"])
+@pytest.mark.parametrize("dims", [[60, 7, 50, 5, 40], [3, 80, 90, 2], [30, 30]])
+def test_dask_jacobians_give_numpy_s_product_lazily(dims, method):
+    Js = random_jacobians(dims, 0)
+    plan = jc.plan(dims, method)
+    mixed = [da.from_array(J, chunks=16) if i % 2 == 0 else J for i, J in enumerate(Js)]
+    for operators in ([da.from_array(J, chunks=16) for J in Js], mixed):
+        lazy = plan.evaluate(operators)
+        assert isinstance(lazy, da.Array) and lazy.shape == (dims[-1], dims[0])
+        np.testing.assert_allclose(lazy.compute(), plain_product(Js), rtol=1e-10, atol=1e-12)
+
+
+def test_diagonal_and_identity_layers():
+    chain = jc.Chain([jc.Layer(6, 6, "diagonal"), jc.Layer(6, 4), jc.Layer(4, 4, "identity"),
+                      jc.Layer(4, 5)])
+    rng = np.random.default_rng(1)
+    diagonal, A, B = rng.standard_normal(6), rng.standard_normal((4, 6)), rng.standard_normal((5, 4))
+    lazy = jc.plan(chain).evaluate([da.from_array(diagonal, chunks=3), A, None, da.from_array(B)])
+    np.testing.assert_allclose(lazy.compute(), B @ A @ np.diag(diagonal))
+
+
+def test_a_local_cluster_computes_it_and_it_is_stored_block_by_block(tmp_path):
+    dims = [200, 20, 150, 30, 180]
+    Js = random_jacobians(dims, 2)
+    lazy = jc.plan(dims).evaluate([da.from_array(J, chunks=64) for J in Js])
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+        np.testing.assert_allclose(lazy.compute(), plain_product(Js), rtol=1e-10)
+        da.to_npy_stack(tmp_path / "J", lazy, axis=0)  # one file per row of blocks, by the workers
+    stored = da.from_npy_stack(tmp_path / "J")
+    assert stored.numblocks[0] == lazy.numblocks[0] > 1
+    np.testing.assert_allclose(stored.compute(), plain_product(Js), rtol=1e-10)
+
+
+def test_what_dask_evaluation_refuses():
+    chain = jc.Chain([jc.Layer(3, 3, "matrix-free", edges=9), jc.Layer(3, 2)])
+    with pytest.raises(OperatorError, match="matrix-free"):
+        jc.plan(chain).evaluate([object(), da.ones((2, 3))])
+    with pytest.raises(ShapeError, match="shape"):
+        jc.plan([3, 4, 2]).evaluate([da.ones((4, 3)), da.ones((3, 4))])
+    with pytest.raises(ShapeError, match="expected 2 Jacobians"):
+        jc.plan([3, 4, 2]).evaluate([da.ones((4, 3))])
