@@ -53,3 +53,17 @@ def test_what_dask_evaluation_refuses():
         jc.plan([3, 4, 2]).evaluate([da.ones((4, 3)), da.ones((3, 4))])
     with pytest.raises(ShapeError, match="expected 2 Jacobians"):
         jc.plan([3, 4, 2]).evaluate([da.ones((4, 3))])
+
+
+def test_chunks_of_directions_run_on_the_cluster():
+    from test_directions import chain_and_operators
+
+    chain, operators, expected = chain_and_operators(3)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        for method, client_given, chunks in (("forward", None, 2), ("reverse", client, 3)):
+            with distributed.get_task_stream(client) as stream:
+                J = jc.plan(chain, method).evaluate(operators, chunk_size=2, client=client_given)
+            np.testing.assert_allclose(J, expected)
+            ran = [task for task in stream.data if task["key"].startswith("_apply")]
+            assert len(ran) == chunks  # 4 tangent or 5 adjoint directions, 2 a task

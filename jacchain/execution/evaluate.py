@@ -21,6 +21,7 @@ from ..errors import JacChainError, NonFiniteError, OperatorError, ShapeError
 from ..plans.plan import HOOKS as PLAN_HOOKS
 from ..plans.plan import Plan
 from .dask_evaluate import evaluate_dask, is_dask_array
+from .directions import ChunkedOperator, check_chunk_size
 from .executor import program_of
 
 __all__ = ["evaluate", "check_operators", "check_jacobians"]
@@ -342,7 +343,8 @@ def _check_trusted_finite(operators: Sequence[Any], result: np.ndarray, scan_res
             _check_finite(number, operator, True)
 
 
-def evaluate(plan: Plan, operators: Sequence[Any], *, check_finite: bool = True) -> np.ndarray:
+def evaluate(plan: Plan, operators: Sequence[Any], *, check_finite: bool = True,
+             chunk_size: int | None = None, client: Any = None) -> np.ndarray:
     """Compute the full Jacobian J_k ... J_1 by executing the plan's steps.
 
     Parameters
@@ -360,6 +362,14 @@ def evaluate(plan: Plan, operators: Sequence[Any], *, check_finite: bool = True)
         False to skip the check and let non-finite values propagate. The check costs one
         pass over the Jacobians, or over the result when that is smaller (a non-finite
         Jacobian reaches it); an overflow of finite products is not an error.
+    chunk_size : int, optional
+        Matrix-free layers: the most directions one ``matmat`` / ``rmatmat`` call takes
+        (:class:`~jacchain.execution.directions.ChunkedOperator`), which bounds what the
+        operator allocates per direction.
+    client : distributed.Client, optional
+        With ``chunk_size``: run the chunks as tasks on this Dask cluster (the operator
+        sent once to each worker); by default on the active Client, if any, else in turn
+        in this process.
 
     Returns
     -------
@@ -401,6 +411,12 @@ def evaluate(plan: Plan, operators: Sequence[Any], *, check_finite: bool = True)
         raise JacChainError(f"evaluate expects a Plan, got {type(plan).__name__}")
     if not isinstance(operators, (str, bytes)) and any(is_dask_array(op) for op in operators):
         return evaluate_dask(plan, operators)  # lazy: no finiteness scan, nothing computed
+    if check_chunk_size(chunk_size) is not None and not isinstance(operators, (str, bytes)):
+        operators = [
+            ChunkedOperator(op, chunk_size, client) if layer.kind == "matrix-free" and _is_operator(op)
+            else op
+            for layer, op in zip(plan.chain.layers, operators, strict=False)
+        ] + list(operators)[len(plan.chain):]
     layout = _layout(plan)
     if _trusted(layout, operators):
         program = program_of(plan, layout.kinds)

@@ -398,8 +398,11 @@ class Plan:
     def __hash__(self) -> int:
         return hash((self.chain, self.method, self._steps.tobytes()))
 
-    def evaluate(self, jacobians: Sequence[Any], *, check_finite: bool = True) -> np.ndarray:
-        """Compute J_k ... J_1 by executing this plan; see :func:`jacchain.evaluate`.
+    def evaluate(self, jacobians: Sequence[Any], *, check_finite: bool = True,
+                 chunk_size: int | None = None, client: Any = None) -> np.ndarray:
+        """Compute J_k ... J_1 by executing this plan; see :func:`jacchain.evaluate`
+        (``chunk_size`` and ``client``: matrix-free sweeps in chunks of directions, in turn
+        or on a Dask cluster; dask arrays as Jacobians: a lazy dask array).
 
         Examples
         --------
@@ -408,7 +411,8 @@ class Plan:
         >>> p.evaluate([np.ones((3, 2)), np.ones((1, 3))])
         array([[3., 3.]])
         """
-        return HOOKS("evaluate")(self, jacobians, check_finite=check_finite)
+        return HOOKS("evaluate")(self, jacobians, check_finite=check_finite,
+                                 chunk_size=chunk_size, client=client)
 
     def compile(self, backend: str = "numpy") -> Any:
         """This plan as one straight-line function of the layers' operators, made once.

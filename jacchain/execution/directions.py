@@ -1,0 +1,126 @@
+"""A matrix-free layer's sweeps in chunks of directions: in turn in one process, or as tasks
+on a Dask cluster.
+
+A tangent sweep ``J V`` over m directions is m independent products; so is an adjoint one.
+:class:`ChunkedOperator` wraps a matrix-free operator (``matmat`` / ``rmatmat``) and applies
+it to at most ``chunk_size`` directions at a time, so that what the operator allocates per
+direction (a simulation's state, a tape) is bounded by the chunk, not by m. Given a
+``dask.distributed`` Client (or with one active), the operator is sent once to every worker
+(``client.scatter(..., broadcast=True)``) and each chunk runs as a task there; the results
+come back chunk by chunk into the sweep's output.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from ..errors import MethodError, shown
+
+__all__ = ["ChunkedOperator", "check_chunk_size", "active_client"]
+
+
+def check_chunk_size(chunk_size: Any) -> int | None:
+    """``chunk_size`` checked: None, or a positive int.
+
+    Examples
+    --------
+    >>> check_chunk_size(64), check_chunk_size(None)
+    (64, None)
+    """
+    if chunk_size is None:
+        return None
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
+        raise MethodError(f"chunk_size must be a positive int or None, got {shown(chunk_size)}")
+    return int(chunk_size)
+
+
+def active_client() -> Any:
+    """The ``dask.distributed`` Client in use, or None (also when distributed is absent).
+
+    Examples
+    --------
+    >>> active_client() is None  # no cluster started here
+    True
+    """
+    try:
+        from distributed import default_client
+    except ImportError:
+        return None
+    try:
+        return default_client()
+    except ValueError:  # no client
+        return None
+
+
+def _apply(operator: Any, name: str, block: np.ndarray) -> np.ndarray:
+    return np.asarray(getattr(operator, name)(block))
+
+
+class ChunkedOperator:
+    """``operator``'s ``matmat`` and ``rmatmat``, at most ``chunk_size`` directions a call.
+
+    Parameters
+    ----------
+    operator : object with ``matmat`` and ``rmatmat``
+        A matrix-free layer (scipy's LinearOperator convention).
+    chunk_size : int
+        The most directions (columns) one call takes.
+    client : distributed.Client, optional
+        Run the chunks as tasks on this cluster's workers; by default the active Client,
+        if any, else in turn in this process.
+
+    Examples
+    --------
+    >>> class Doubling:
+    ...     calls = []
+    ...     def matmat(self, V):
+    ...         self.calls.append(V.shape[1])
+    ...         return 2 * V
+    ...     def rmatmat(self, U):
+    ...         return 2 * U
+    >>> op = Doubling()
+    >>> float(ChunkedOperator(op, 4).matmat(np.ones((3, 10))).sum()), op.calls
+    (60.0, [4, 4, 2])
+    """
+
+    def __init__(self, operator: Any, chunk_size: int, client: Any = None) -> None:
+        self.operator = operator
+        self.chunk_size = check_chunk_size(chunk_size)
+        self.client = client if client is not None else active_client()
+        self._remote: Any = None
+
+    def matmat(self, V: Any) -> np.ndarray:
+        """``J V``, ``chunk_size`` columns of ``V`` at a time."""
+        return self._chunked("matmat", np.asarray(V))
+
+    def rmatmat(self, U: Any) -> np.ndarray:
+        """``J^H U``, ``chunk_size`` columns of ``U`` at a time."""
+        return self._chunked("rmatmat", np.asarray(U))
+
+    def _chunked(self, name: str, block: np.ndarray) -> np.ndarray:
+        width = block.shape[1]
+        starts = range(0, width, self.chunk_size)
+        out = None
+        for start, part in zip(starts, self._parts(name, block, starts), strict=True):
+            part = np.asarray(part)
+            if out is None:
+                out = np.empty((part.shape[0], width), dtype=part.dtype)
+            out[:, start:start + self.chunk_size] = part
+        return out if out is not None else np.asarray(getattr(self.operator, name)(block))
+
+    def _parts(self, name: str, block: np.ndarray, starts: range):
+        chunks = (block[:, start:start + self.chunk_size] for start in starts)
+        if self.client is None:
+            for chunk in chunks:
+                yield _apply(self.operator, name, chunk)
+            return
+        if self._remote is None:  # the operator goes to every worker once
+            self._remote = self.client.scatter(self.operator, broadcast=True, hash=False)
+        futures = [self.client.submit(_apply, self._remote, name, chunk, pure=False)
+                   for chunk in chunks]
+        for future in futures:  # gathered in order, one chunk at a time
+            yield future.result()
+            future.release()
