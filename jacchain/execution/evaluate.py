@@ -409,9 +409,10 @@ def evaluate(plan: Plan, operators: Sequence[Any], *, check_finite: bool = True,
     """
     if not isinstance(plan, Plan):
         raise JacChainError(f"evaluate expects a Plan, got {type(plan).__name__}")
-    if not isinstance(operators, (str, bytes)) and any(is_dask_array(op) for op in operators):
+    listed = isinstance(operators, (list, tuple))  # anything else: check_operators explains
+    if listed and any(is_dask_array(op) for op in operators):
         return evaluate_dask(plan, operators)  # lazy: no finiteness scan, nothing computed
-    if check_chunk_size(chunk_size) is not None and not isinstance(operators, (str, bytes)):
+    if check_chunk_size(chunk_size) is not None and listed:
         operators = [
             ChunkedOperator(op, chunk_size, client) if layer.kind == "matrix-free" and _is_operator(op)
             else op
