@@ -67,3 +67,13 @@ def test_chunks_of_directions_run_on_the_cluster():
             np.testing.assert_allclose(J, expected)
             ran = [task for task in stream.data if task["key"].startswith("_apply")]
             assert len(ran) == chunks  # 4 tangent or 5 adjoint directions, 2 a task
+
+
+def test_the_dask_demo_runs_on_a_local_cluster():
+    import io
+
+    from jacchain.cli.demo import dask_demo
+
+    out = io.StringIO()
+    result = dask_demo(out, processes=False)
+    assert result["max_error"] < 1e-9 and "dashboard:" in out.getvalue()

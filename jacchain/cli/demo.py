@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -183,3 +183,65 @@ def graph_demo(out: TextIO | None = None) -> dict[str, np.ndarray]:
         file=out,
     )
     return results
+
+
+DASK_DIMS = [3000, 2000, 50, 2000, 3000]
+"""The chain ``jacchain demo --dask`` runs on a local Dask cluster."""
+
+
+def dask_demo(out: TextIO | None = None, seed: int = 0, n_workers: int = 2,
+              processes: bool = True) -> dict[str, Any]:
+    """One chain planned here and evaluated on a local Dask cluster (extra ``dask``): its
+    Jacobians made block by block on the workers, the plan's products as blocked dask
+    matmuls, the result checked against numpy's; prints the cluster's dashboard link.
+
+    Parameters
+    ----------
+    out : file-like, optional
+        Where to print (default: standard output).
+    seed : int
+        Seed of the random Jacobians.
+    n_workers : int
+        Workers of the local cluster (one thread each).
+    processes : bool
+        Workers in processes (the default, as on a real cluster) or threads.
+
+    Returns
+    -------
+    dict
+        ``dashboard`` (the link), ``seconds`` (the cluster's run), ``max_error`` (against
+        numpy).
+
+    Examples
+    --------
+    >>> import io
+    >>> result = dask_demo(io.StringIO(), processes=False)  # doctest: +SKIP
+    >>> result["max_error"] < 1e-9  # doctest: +SKIP
+    True
+
+    (Skipped in the doctests, which run without the ``dask`` extra; ``tests/test_dask.py``
+    runs it.)
+    """
+    import dask.array as da
+    from distributed import Client, LocalCluster
+
+    out = sys.stdout if out is None else out
+    chain_plan = plan(DASK_DIMS)
+    print(f"jacchain demo --dask: dims {format_dims(DASK_DIMS)}, plan {chain_plan.expression} "
+          f"({chain_plan.cost:,} multiply-adds)", file=out)
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes) as cluster, \
+            Client(cluster) as client:
+        print(f"  a LocalCluster of {n_workers} workers; dashboard: {client.dashboard_link}", file=out)
+        state = da.random.RandomState(seed)
+        Js = [state.standard_normal((m, n), chunks=1000) / np.sqrt(n)
+              for n, m in zip(DASK_DIMS[:-1], DASK_DIMS[1:], strict=True)]
+        Js = client.persist(Js)
+        start = time.perf_counter()
+        J = chain_plan.evaluate(Js).compute()
+        seconds = time.perf_counter() - start
+        expected = chain_plan.evaluate([block.compute() for block in Js])
+        link = client.dashboard_link
+    error = float(np.max(np.abs(J - expected)))
+    print(f"  the {J.shape[0]} x {J.shape[1]} Jacobian in {seconds:.2f} s on the cluster; "
+          f"largest difference from numpy's {error:.1e}", file=out)
+    return {"dashboard": link, "seconds": seconds, "max_error": error}

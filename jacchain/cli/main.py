@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from ..errors import DimensionError, JacChainError
+from ..errors import DimensionError, JacChainError, MethodError
 from ..solvers import method_names
 
 __all__ = ["main", "build_parser"]
@@ -95,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser.add_argument(
         "--seed", type=_count(0), default=0, help="seed of the random Jacobians (>= 0)"
     )
+    demo_parser.add_argument(
+        "--dask",
+        action="store_true",
+        help="also run one chain on a local Dask cluster and print its dashboard link "
+        "(extra 'dask')",
+    )
     return parser
 
 
@@ -114,9 +120,17 @@ def _run(args: argparse.Namespace) -> None:
                       max_intermediate=args.max_intermediate)
         print(result.to_json(indent=2) if args.json else result.report(max_rows=args.max_rows))
     elif args.command == "demo":
-        from .demo import run_demo
+        from .demo import dask_demo, run_demo
 
         run_demo(repeats=args.repeats, seed=args.seed)
+        if args.dask:
+            try:
+                import distributed  # noqa: F401
+            except ImportError:
+                raise MethodError(
+                    "jacchain demo --dask needs the 'dask' extra: pip install 'jacchain[dask]'"
+                ) from None
+            dask_demo(seed=args.seed)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
