@@ -18,7 +18,7 @@ def test_the_readme_has_examples():
 
 def test_the_python_blocks_run_in_order():
     """One namespace for all of them, as in a notebook; JAX and PyTorch parts need the extras."""
-    for library in ("jax", "torch", "scipy"):
+    for library in ("jax", "torch", "scipy", "dask"):
         if any(f"import {library}" in block or f"import {library}," in block for block in PYTHON_BLOCKS):
             pytest.importorskip(library)
     import jax
