@@ -377,3 +377,26 @@ def test_non_finite_values_are_refused_when_concrete():
     expected = jax.jacrev(model, 1)(PARAMS, bad)
     for leaf, want in zip(jax.tree.leaves(got), jax.tree.leaves(expected), strict=True):
         np.testing.assert_array_equal(jnp.isnan(leaf), jnp.isnan(want))
+
+
+def test_chunked_matrix_free_sweeps_equal_whole_ones():
+    """A scan is matrix-free: chunk_size splits its batched sweeps, the Jacobian stays."""
+    import jax
+    import jax.numpy as jnp
+
+    import jacchain.jax as jcj
+
+    def f(x):
+        def step(h, _):
+            return jnp.tanh(h * 1.1 + 0.1), None
+
+        return jax.lax.scan(step, x, None, length=5)[0] * x[0]
+
+    x = jnp.linspace(-1.0, 1.0, 7)
+    expected = jax.jacrev(f)(x)
+    for method in ("forward", "reverse"):
+        for chunk in (1, 3, None):
+            np.testing.assert_allclose(jcj.jacobian(f, method=method, chunk_size=chunk)(x), expected,
+                                       rtol=1e-10, atol=1e-12)
+    with pytest.raises(MethodError, match="chunk_size"):
+        jcj.jacobian(f, chunk_size=0)

@@ -31,6 +31,7 @@ def jacobian(
     seed: int = 0,
     calibrate: bool = False,
     memory_limit: int | None = None,
+    chunk_size: int | None = None,
 ) -> Any:
     """The Jacobian of a JAX program, computed by the cheapest vertex elimination found.
 
@@ -63,6 +64,10 @@ def jacobian(
         stops improving) and random seed (``method="search"``).
     calibrate, memory_limit
         For the sequence form only (see :class:`JacobianFunction`).
+    chunk_size : int, optional
+        The most directions one batched sweep through a matrix-free partial (a loop, a
+        primitive without a rule) takes, by ``jax.lax.map`` in batches instead of one
+        ``jax.vmap``: bounds the memory of those sweeps.
 
     Returns
     -------
@@ -97,7 +102,8 @@ def jacobian(
         if not (isinstance(argnums, int) and not isinstance(argnums, bool) and argnums == 0):
             method = argnums  # the earlier form jacobian(layers, method)
         return JacobianFunction(fun, method, calibrate, memory_limit)
-    return ProgramJacobian(fun, argnums, has_aux, method, order, unit_partials, time_limit, seed)
+    return ProgramJacobian(fun, argnums, has_aux, method, order, unit_partials, time_limit, seed,
+                           chunk_size)
 
 
 def graph(fun: Callable[..., Any], *args: Any, argnums: Any = 0) -> Any:

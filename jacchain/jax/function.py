@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import JacChainError, LayerError, NonFiniteError, ShapeError, shown
+from ..execution.directions import check_chunk_size
 from ..layers.common import check_finite_input
 from ..programs.arguments import argument_positions, checked_argnums
 from ..programs.elimination import ProgramPlan, eliminate, plan_program
@@ -59,6 +60,7 @@ class ProgramJacobian:
         unit_partials: str = "free",
         time_limit: float | None = None,
         seed: int = 0,
+        chunk_size: int | None = None,
     ) -> None:
         if not callable(fun):
             raise JacChainError(f"jacobian expects a function, got {type(fun).__name__}")
@@ -75,6 +77,7 @@ class ProgramJacobian:
         self.order = None if order is None else tuple(order)
         self.unit_partials = unit_partials
         self.time_limit, self.seed = time_limit, seed
+        self.chunk_size = check_chunk_size(chunk_size)
         self._plans: dict[Any, ProgramPlan] = {}
         self._jitted: Any = None
 
@@ -208,10 +211,12 @@ class ProgramJacobian:
         values = run_program(program, flat, _reversible_matrix_free(graph))
         def adapt(op_index: int, output: int, operand: int, factor: Any) -> Any:
             vjp = values.get(("pullback", op_index))
-            if vjp is not None and isinstance(factor, LinearOperator):
+            if not isinstance(factor, LinearOperator):
+                return factor
+            if vjp is not None:
                 outvals = [values[ref] for ref in program.ops[op_index].outputs]
-                return replace(factor, pullback=_operand_vjp(vjp, output, operand, outvals))
-            return factor
+                factor = replace(factor, pullback=_operand_vjp(vjp, output, operand, outvals))
+            return replace(factor, chunk_size=self.chunk_size) if self.chunk_size else factor
 
         edges = graph.valued_partials(values, adapt)
         final, _ = eliminate(edges, plan.order, self.unit_partials)

@@ -25,6 +25,17 @@ class LinearOperator:
     point: Any
     pullback: Any = None
     """Optional: the VJP at ``point`` from the program's own forward pass (no recomputation)."""
+    chunk_size: int | None = None
+    """Optional: the most directions one batched sweep takes (``jax.lax.map``'s batches);
+    memory grows with it, the number of sweeps does not change."""
+
+    def _batched(self, one: Any, leading: Any) -> Any:
+        """``one`` over the leading axis of ``leading``: vmapped, or in chunks."""
+        import jax
+
+        if self.chunk_size is None or leading.shape[0] <= self.chunk_size:
+            return jax.vmap(one)(leading)
+        return jax.lax.map(one, leading, batch_size=self.chunk_size)
 
     def matmat(self, columns: Any) -> Any:
         """``J @ columns``: ``columns`` of shape ``u.shape + (k,)`` give ``v.shape + (k,)``."""
@@ -37,7 +48,9 @@ class LinearOperator:
 
         if columns.shape[-1] == 1:  # one sweep: no batching
             return one(columns[..., 0])[..., None]
-        return jax.vmap(one, in_axes=-1, out_axes=-1)(columns)
+        import jax.numpy as jnp
+
+        return jnp.moveaxis(self._batched(one, jnp.moveaxis(columns, -1, 0)), 0, -1)
 
     def rmatmat(self, rows: Any) -> Any:
         """``rows @ J``: ``rows`` of shape ``(k,) + v.shape`` give ``(k,) + u.shape``."""
@@ -54,7 +67,7 @@ class LinearOperator:
 
         if rows.shape[0] == 1:  # one sweep: no batching
             return one(rows[0])[None]
-        return jax.vmap(one)(rows)
+        return self._batched(one, rows)
 
     def dense(self, forward: bool) -> Any:
         """The Jacobian as an array, by ``jax.jacfwd`` (``forward``) or ``jax.jacrev``."""

@@ -20,7 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import JacChainError, MethodError, NonFiniteError, ShapeError, shown
+from ..errors import JacChainError, NonFiniteError, ShapeError, shown
+from ..execution.directions import check_chunk_size
 from ..programs.arguments import argument_positions, checked_argnums
 from ..programs.elimination import ProgramPlan, eliminate, plan_program
 from ..programs.graph import OutputsView, Program, ProgramGraph, graph_of, program_graph
@@ -66,16 +67,13 @@ class TorchJacobian:
     ) -> None:
         if not callable(func):
             raise JacChainError(f"jacobian expects a function or an nn.Module, got {type(func).__name__}")
-        if chunk_size is not None and (
-            isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1
-        ):
-            raise MethodError(f"chunk_size must be a positive int or None, got {shown(chunk_size)}")
+        chunk_size = check_chunk_size(chunk_size)
         plan_program({}, [], method, None, "free", None, time_limit, seed)  # checks up front
         self.func = func
         self.argnums = checked_argnums(argnums)
         self.single = isinstance(argnums, numbers.Integral)
         self.has_aux = bool(has_aux)
-        self.chunk_size = None if chunk_size is None else int(chunk_size)
+        self.chunk_size = chunk_size
         self.method = method
         self.order = None if order is None else tuple(order)
         self.time_limit, self.seed = time_limit, seed
