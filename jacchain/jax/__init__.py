@@ -32,6 +32,7 @@ def jacobian(
     calibrate: bool = False,
     memory_limit: int | None = None,
     chunk_size: int | None = None,
+    client: Any = None,
 ) -> Any:
     """The Jacobian of a JAX program, computed by the cheapest vertex elimination found.
 
@@ -67,7 +68,12 @@ def jacobian(
     chunk_size : int, optional
         The most directions one batched sweep through a matrix-free partial (a loop, a
         primitive without a rule) takes, by ``jax.lax.map`` in batches instead of one
-        ``jax.vmap``: bounds the memory of those sweeps.
+        ``jax.vmap``: bounds the memory of those sweeps. With a Dask Client (``client=``,
+        or one active), the Jacobian's columns are instead computed ``chunk_size`` at a
+        time as tasks on the cluster's workers (the function sent once to each) and
+        returned as lazy dask arrays (one differentiated array argument, no aux).
+    client : distributed.Client, optional
+        The Dask cluster for ``chunk_size``'s chunks (default: the active Client, if any).
 
     Returns
     -------
@@ -103,7 +109,7 @@ def jacobian(
             method = argnums  # the earlier form jacobian(layers, method)
         return JacobianFunction(fun, method, calibrate, memory_limit)
     return ProgramJacobian(fun, argnums, has_aux, method, order, unit_partials, time_limit, seed,
-                           chunk_size)
+                           chunk_size, client)
 
 
 def graph(fun: Callable[..., Any], *args: Any, argnums: Any = 0) -> Any:

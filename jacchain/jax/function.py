@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..errors import JacChainError, LayerError, NonFiniteError, ShapeError, shown
-from ..execution.directions import check_chunk_size
+from ..errors import JacChainError, LayerError, MethodError, NonFiniteError, ShapeError, shown
+from ..execution.directions import active_client, check_chunk_size, distributed_columns
 from ..layers.common import check_finite_input
 from ..programs.arguments import argument_positions, checked_argnums
 from ..programs.elimination import ProgramPlan, eliminate, plan_program
@@ -61,6 +61,7 @@ class ProgramJacobian:
         time_limit: float | None = None,
         seed: int = 0,
         chunk_size: int | None = None,
+        client: Any = None,
     ) -> None:
         if not callable(fun):
             raise JacChainError(f"jacobian expects a function, got {type(fun).__name__}")
@@ -78,6 +79,7 @@ class ProgramJacobian:
         self.unit_partials = unit_partials
         self.time_limit, self.seed = time_limit, seed
         self.chunk_size = check_chunk_size(chunk_size)
+        self.client = client
         self._plans: dict[Any, ProgramPlan] = {}
         self._jitted: Any = None
 
@@ -189,6 +191,10 @@ class ProgramJacobian:
         concrete = not any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
         if concrete:
             check_finite_input(all(_all_finite(leaf) for leaf in leaves))
+        client = self.client if self.client is not None else (
+            active_client() if self.chunk_size is not None else None)
+        if client is not None and self.chunk_size is not None and concrete:
+            return self._on_cluster(args, client)
         if self._jitted is None:
             self._jitted = jax.jit(self._compute)
         result = self._jitted(*args)
@@ -200,6 +206,28 @@ class ProgramJacobian:
                     "is not differentiable there, such as sqrt at 0)"
                 )
         return result
+
+    def _on_cluster(self, args: tuple[Any, ...], client: Any) -> Any:
+        """The Jacobian as dask arrays, its columns computed in chunks on the cluster's
+        workers (:func:`~jacchain.execution.directions.distributed_columns`): one
+        differentiated array argument, no aux."""
+        import jax
+        import numpy as np
+
+        positions = argument_positions(self.argnums, len(args))
+        if len(positions) != 1 or self.has_aux or not hasattr(args[positions[0]], "shape"):
+            raise MethodError(
+                "on a Dask cluster, jacobian differentiates one array argument without aux; "
+                "pass client=None (and no active Client) to chunk the sweeps in this process"
+            )
+        (position,) = positions
+        x = args[position]
+        out = jax.eval_shape(self.fun, *args)
+        out_leaves, out_tree = jax.tree.flatten(out)
+        block = _JaxColumns(self.fun, args, position, self.method, self.time_limit, self.seed)
+        leaves = distributed_columns(block, int(np.prod(np.shape(x))), [tuple(o.shape) for o in out_leaves],
+                                     tuple(np.shape(x)), np.result_type(x), self.chunk_size, client)
+        return out_tree.unflatten(leaves)
 
     def _compute(self, *args: Any) -> Any:
         import jax
@@ -245,6 +273,34 @@ class ProgramJacobian:
             aux_values = [values[ref] for ref in program.outputs[n_out:]]
             return jacobian, aux_part.unflatten(aux_values)
         return out_tree.unflatten(jac_leaves)
+
+
+class _JaxColumns:
+    """Columns ``start:stop`` of the Jacobian in one argument, by jacchain on a worker: the
+    function restricted to those entries of the flattened argument (picklable)."""
+
+    def __init__(self, fun: Any, args: tuple[Any, ...], position: int, method: str,
+                 time_limit: float | None, seed: int) -> None:
+        self.fun, self.args, self.position = fun, args, position
+        self.method, self.time_limit, self.seed = method, time_limit, seed
+
+    def __call__(self, start: int, stop: int) -> list[Any]:
+        import jax
+        import jax.numpy as jnp
+        import numpy as np
+
+        x = jnp.asarray(self.args[self.position])
+        flat = x.reshape(-1)
+
+        def restricted(part: Any) -> Any:
+            whole = jnp.concatenate([flat[:start], part, flat[stop:]]).reshape(x.shape)
+            arguments = list(self.args)
+            arguments[self.position] = whole
+            return self.fun(*arguments)
+
+        jacobian = ProgramJacobian(restricted, method=self.method, time_limit=self.time_limit,
+                                   seed=self.seed)
+        return [np.asarray(leaf) for leaf in jax.tree.leaves(jacobian(flat[start:stop]))]
 
 
 def _all_finite(array: Any) -> bool:

@@ -39,6 +39,7 @@ def jacobian(
     seed: int = 0,
     return_plan: bool = False,
     memory_limit: int | None = None,
+    client: Any = None,
 ) -> Any:
     """The Jacobian of a PyTorch program, computed by the cheapest vertex elimination found.
 
@@ -56,6 +57,12 @@ def jacobian(
     chunk_size : int, optional
         The most directions one batched sweep of a matrix-free operation (a convolution,
         pooling) takes, which bounds its memory, as ``torch.func.jacrev``'s ``chunk_size``.
+        With a Dask Client (``client=``, or one active), the Jacobian's columns are instead
+        computed ``chunk_size`` at a time as tasks on the cluster's workers (the function
+        sent once to each) and returned as lazy dask arrays (one differentiated tensor
+        argument, no aux).
+    client : distributed.Client, optional
+        The Dask cluster for ``chunk_size``'s chunks (default: the active Client, if any).
     method : str
         ``"auto"`` (the cheapest of forward, reverse, Markowitz and a short search seeded
         with them: milliseconds on small programs, at most a second), ``"forward"``
@@ -103,7 +110,7 @@ def jacobian(
         if has_aux is not False:  # its third positional argument is the method
             method = has_aux
         return _sequence_jacobian(func, argnums, method, return_plan, memory_limit)
-    return TorchJacobian(func, argnums, has_aux, chunk_size, method, order, time_limit, seed)
+    return TorchJacobian(func, argnums, has_aux, chunk_size, method, order, time_limit, seed, client)
 
 
 def graph(func: Callable[..., Any], *args: Any, argnums: Any = 0) -> Any:

@@ -20,14 +20,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import JacChainError, NonFiniteError, ShapeError, shown
-from ..execution.directions import check_chunk_size
+from ..errors import JacChainError, MethodError, NonFiniteError, ShapeError, shown
+from ..execution.directions import active_client, check_chunk_size, distributed_columns
 from ..programs.arguments import argument_positions, checked_argnums
 from ..programs.elimination import ProgramPlan, eliminate, plan_program
 from ..programs.graph import OutputsView, Program, ProgramGraph, graph_of, program_graph
 from ..programs.partials import UNIT_PARTIALS
 from .linear_operator import LinearOperator
-from .program import run_program, trace_program
+from .program import TRACING, run_program, trace_program
 from .rules import TORCH_RULES
 from .tensors import all_finite, concrete
 
@@ -64,6 +64,7 @@ class TorchJacobian:
         order: Sequence[int] | None = None,
         time_limit: float | None = None,
         seed: int = 0,
+        client: Any = None,
     ) -> None:
         if not callable(func):
             raise JacChainError(f"jacobian expects a function or an nn.Module, got {type(func).__name__}")
@@ -77,6 +78,7 @@ class TorchJacobian:
         self.method = method
         self.order = None if order is None else tuple(order)
         self.time_limit, self.seed = time_limit, seed
+        self.client = client
         self._traced: dict[Any, _Traced] = {}
         self._executors: dict[int, Any] = {}
 
@@ -215,6 +217,10 @@ class TorchJacobian:
         readable = all(concrete(t) for t in flat_inputs)
         if readable and not all(all_finite(t) for t in flat_inputs if t.dtype.is_floating_point):
             raise NonFiniteError("an argument (or a parameter) has NaN or infinite entries")
+        client = self.client if self.client is not None else (
+            active_client() if self.chunk_size is not None else None)
+        if client is not None and self.chunk_size is not None and readable:
+            return self._on_cluster(traced, args, client)
         results = self._executor(traced, flat_inputs)(*flat_inputs)
         n_blocks = traced.n_out * len(traced.differentiated)
         blocks, aux = results[:n_blocks], results[n_blocks:]
@@ -230,6 +236,29 @@ class TorchJacobian:
             return jacobian, pytree.tree_unflatten(list(aux), traced.aux_spec)
         return jacobian
 
+    def _on_cluster(self, traced: _Traced, args: tuple[Any, ...], client: Any) -> Any:
+        """The Jacobian as dask arrays, its columns computed in chunks on the cluster's
+        workers (:func:`~jacchain.execution.directions.distributed_columns`): one
+        differentiated tensor argument, no aux."""
+        import torch
+        import torch.utils._pytree as pytree
+
+        (position,) = argument_positions(self.argnums, len(args)) if len(self.argnums) == 1 else (None,)
+        if position is None or not isinstance(args[position], torch.Tensor) or self.has_aux:
+            raise MethodError(
+                "on a Dask cluster, jacobian differentiates one tensor argument without aux; "
+                "pass client=None (and no active Client) to chunk the sweeps in this process"
+            )
+        x = args[position]
+        out_shapes = [tuple(traced.program.avals[ref].shape) if isinstance(ref, int)
+                      else tuple(traced.program.constants[ref[1]].shape)
+                      for ref in traced.program.outputs[: traced.n_out]]
+        block = _TorchColumns(self.func, args, position, self.method, self.time_limit, self.seed)
+        dtype = torch.empty(0, dtype=x.dtype).numpy().dtype
+        leaves = distributed_columns(block, x.numel(), out_shapes, tuple(x.shape), dtype,
+                                     self.chunk_size, client)
+        return pytree.tree_unflatten(leaves, traced.out_spec)
+
     def _executor(self, traced: _Traced, flat_inputs: list[Any]) -> Callable[..., list[Any]]:
         """The plan's computation as one ``torch.fx`` graph of ATen operations, traced once
         per input signature on fake tensors: each call replays the operations alone."""
@@ -240,7 +269,7 @@ class TorchJacobian:
         if executor is None:
             signature = _signature(flat_inputs)
             compute = _Computation(traced, self.chunk_size)
-            with _outside_transforms():
+            with TRACING, _outside_transforms():
                 examples = _examples(signature)
                 executor = make_fx(compute, tracing_mode="fake", _allow_non_fake_inputs=True)(*examples)
             _simplify(executor)
@@ -259,6 +288,35 @@ class TorchJacobian:
             parts.append(pytree.tree_unflatten(row[start:start + spec.num_leaves], spec))
             start += spec.num_leaves
         return parts[0] if self.single else tuple(parts)
+
+
+class _TorchColumns:
+    """Columns ``start:stop`` of the Jacobian in one argument, by jacchain on a worker: the
+    function restricted to those entries of the flattened argument (picklable)."""
+
+    def __init__(self, func: Any, args: tuple[Any, ...], position: int, method: str,
+                 time_limit: float | None, seed: int) -> None:
+        self.func, self.args, self.position = func, args, position
+        self.method, self.time_limit, self.seed = method, time_limit, seed
+
+    def __call__(self, start: int, stop: int) -> list[Any]:
+        import torch
+        import torch.utils._pytree as pytree
+
+        x = self.args[self.position].detach()
+        flat = x.reshape(-1)
+
+        def restricted(part: Any) -> Any:
+            whole = torch.cat([flat[:start], part, flat[stop:]]).reshape(x.shape)
+            arguments = list(self.args)
+            arguments[self.position] = whole
+            return self.func(*arguments)
+
+        jacobian = TorchJacobian(restricted, method=self.method, time_limit=self.time_limit,
+                                 seed=self.seed)
+        with torch.no_grad():
+            blocks = jacobian(flat[start:stop].clone())
+        return [leaf.detach().cpu().numpy() for leaf in pytree.tree_leaves(blocks)]
 
 
 class _Computation:

@@ -14,6 +14,7 @@ differentiated by autograd, batched by ``torch.func.vmap`` and compiled by
 from __future__ import annotations
 
 import operator
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,11 @@ from typing import Any
 from ..errors import JacChainError, LayerError
 from ..programs.graph import Op, Program
 
-__all__ = ["TensorType", "TorchOp", "trace_program", "run_program", "decompositions"]
+__all__ = ["TensorType", "TorchOp", "trace_program", "run_program", "decompositions", "TRACING"]
+
+TRACING = threading.RLock()
+"""Held while tracing: PyTorch's tracers keep global state and cannot run in two threads
+at once (threaded Dask workers, a web server's handlers)."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,12 @@ def trace_program(function: Callable[..., Any], leaves: Sequence[Any]) -> tuple[
     >>> [op.eqn.name for op in program.ops], tracer
     (['sin', 'mul'], 'torch.export')
     """
+
+    with TRACING:
+        return _traced(function, leaves)
+
+
+def _traced(function: Callable[..., Any], leaves: Sequence[Any]) -> tuple[Program, str]:
     import torch
     from torch.fx.experimental.proxy_tensor import make_fx
 
