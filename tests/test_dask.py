@@ -90,12 +90,20 @@ def test_a_torch_jacobian_s_columns_on_the_cluster():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         with distributed.get_task_stream(client) as stream:
-            lazy = jct.jacobian(model, chunk_size=3)(x)  # the active client: 3 tasks of 3, 3, 1 columns
+            lazy = jct.jacobian(model, chunk_size=4)(x)  # the active client: 2 tasks, 4 and 3 columns
             assert isinstance(lazy, da.Array) and lazy.shape == (6, 7)
             np.testing.assert_allclose(lazy.compute(), expected, rtol=1e-10)
-        assert len([t for t in stream.data if "_columns" in str(t["key"])]) == 3
-        with pytest.raises(jc.MethodError, match="one tensor argument"):
-            jct.jacobian(lambda a, b: a * b, argnums=(0, 1), chunk_size=2, client=client)(x, x)
+        assert len([t for t in stream.data if "_columns" in str(t["key"])]) == 2
+        def g(params, v):
+            return {"y": torch.tanh(params["W"] @ v) * params["s"]}, v.sum()
+
+        params = {"W": torch.randn(3, 7, dtype=torch.float64), "s": torch.tensor(1.5, dtype=torch.float64)}
+        ours, aux = jct.jacobian(g, argnums=(0, 1), has_aux=True, chunk_size=15, client=client)(params, x)
+        theirs, their_aux = torch.func.jacrev(g, argnums=(0, 1), has_aux=True)(params, x)
+        assert float(aux) == float(their_aux)
+        np.testing.assert_allclose(ours["y"][0]["W"].compute(), theirs["y"][0]["W"].numpy(), rtol=1e-10)
+        np.testing.assert_allclose(ours["y"][0]["s"].compute(), theirs["y"][0]["s"].numpy(), rtol=1e-10)
+        np.testing.assert_allclose(ours["y"][1].compute(), theirs["y"][1].numpy(), rtol=1e-10)
     np.testing.assert_allclose(jct.jacobian(model, chunk_size=3)(x).detach().numpy(), expected)
 
 
@@ -127,3 +135,13 @@ def _jax_columns(jax, jnp, jcj):
         assert isinstance(lazy["y"], da.Array) and lazy["y"].shape == (6, 7) and lazy["s"].shape == (7,)
         for key in expected:
             np.testing.assert_allclose(lazy[key].compute(), expected[key], rtol=1e-10)
+
+        def g(params, v):
+            return jnp.tanh(params["W"] @ v) * params["s"], jnp.sum(v)
+
+        params = {"W": W, "s": jnp.asarray(1.5)}
+        ours, aux = jcj.jacobian(g, argnums=(0, 1), has_aux=True, chunk_size=12, client=client)(params, x)
+        theirs, their_aux = jax.jacobian(g, argnums=(0, 1), has_aux=True)(params, x)
+        assert float(aux) == float(their_aux)
+        for got, want in zip(jax.tree.leaves(ours), jax.tree.leaves(theirs), strict=True):
+            np.testing.assert_allclose(np.asarray(got.compute()), want, rtol=1e-10)

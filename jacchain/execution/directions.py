@@ -19,7 +19,8 @@ import numpy as np
 
 from ..errors import MethodError, shown
 
-__all__ = ["ChunkedOperator", "check_chunk_size", "active_client"]
+__all__ = ["ChunkedOperator", "check_chunk_size", "active_client", "distributed_columns",
+           "split_columns"]
 
 
 def check_chunk_size(chunk_size: Any) -> int | None:
@@ -171,3 +172,21 @@ def _columns(block: Any, start: int, stop: int) -> list[Any]:
 
 def _leaf(parts: list[Any], index: int) -> Any:
     return parts[index]
+
+
+def split_columns(columns: Any, out_shape: tuple[int, ...],
+                  in_shapes: list[tuple[int, ...]]) -> list[Any]:
+    """The blocks of one output leaf's columns (``out_shape + (n,)``, the inputs' entries
+    concatenated) for each input leaf, shaped ``out_shape + in_shape``.
+
+    Examples
+    --------
+    >>> [b.shape for b in split_columns(np.zeros((2, 7)), (2,), [(3,), (2, 2)])]
+    [(2, 3), (2, 2, 2)]
+    """
+    blocks, start = [], 0
+    for in_shape in in_shapes:
+        size = int(np.prod(in_shape, dtype=np.int64))
+        blocks.append(columns[..., start:start + size].reshape(tuple(out_shape) + tuple(in_shape)))
+        start += size
+    return blocks

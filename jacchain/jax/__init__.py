@@ -71,7 +71,7 @@ def jacobian(
         ``jax.vmap``: bounds the memory of those sweeps. With a Dask Client (``client=``,
         or one active), the Jacobian's columns are instead computed ``chunk_size`` at a
         time as tasks on the cluster's workers (the function sent once to each) and
-        returned as lazy dask arrays (one differentiated array argument, no aux).
+        returned as lazy dask arrays in the same structure (aux computed here).
     client : distributed.Client, optional
         The Dask cluster for ``chunk_size``'s chunks (default: the active Client, if any).
 

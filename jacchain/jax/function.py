@@ -15,8 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..errors import JacChainError, LayerError, MethodError, NonFiniteError, ShapeError, shown
-from ..execution.directions import active_client, check_chunk_size, distributed_columns
+from ..errors import JacChainError, LayerError, NonFiniteError, ShapeError, shown
+from ..execution.directions import (
+    active_client,
+    check_chunk_size,
+    distributed_columns,
+    split_columns,
+)
 from ..layers.common import check_finite_input
 from ..programs.arguments import argument_positions, checked_argnums
 from ..programs.elimination import ProgramPlan, eliminate, plan_program
@@ -109,9 +114,7 @@ class ProgramJacobian:
             raise LayerError(
                 f"tracing {name} failed: {type(err).__name__}: {str(err).splitlines()[0][:300]}"
             ) from err
-        counts = [jax.tree.structure(arg).num_leaves for arg in args]
-        starts = np.cumsum([0, *counts])
-        leaves = [i for p in positions for i in range(starts[p], starts[p + 1])]
+        leaves = _wanted(positions, args)
         for i in leaves:
             aval = program.avals[program.inputs[i]]
             if not np.issubdtype(aval.dtype, np.floating):
@@ -208,26 +211,34 @@ class ProgramJacobian:
         return result
 
     def _on_cluster(self, args: tuple[Any, ...], client: Any) -> Any:
-        """The Jacobian as dask arrays, its columns computed in chunks on the cluster's
-        workers (:func:`~jacchain.execution.directions.distributed_columns`): one
-        differentiated array argument, no aux."""
+        """The Jacobian as dask arrays, its columns (the differentiated leaves' entries,
+        concatenated) computed in chunks on the cluster's workers
+        (:func:`~jacchain.execution.directions.distributed_columns`), in
+        ``jax.jacobian``'s structure; the aux output, if any, computed here."""
         import jax
         import numpy as np
 
         positions = argument_positions(self.argnums, len(args))
-        if len(positions) != 1 or self.has_aux or not hasattr(args[positions[0]], "shape"):
-            raise MethodError(
-                "on a Dask cluster, jacobian differentiates one array argument without aux; "
-                "pass client=None (and no active Client) to chunk the sweeps in this process"
-            )
-        (position,) = positions
-        x = args[position]
+        leaves = jax.tree.leaves(args)
+        wanted = _wanted(positions, args)
+        in_shapes = [tuple(np.shape(leaves[i])) for i in wanted]
         out = jax.eval_shape(self.fun, *args)
+        out = out[0] if self.has_aux else out
         out_leaves, out_tree = jax.tree.flatten(out)
-        block = _JaxColumns(self.fun, args, position, self.method, self.time_limit, self.seed)
-        leaves = distributed_columns(block, int(np.prod(np.shape(x))), [tuple(o.shape) for o in out_leaves],
-                                     tuple(np.shape(x)), np.result_type(x), self.chunk_size, client)
-        return out_tree.unflatten(leaves)
+        out_shapes = [tuple(o.shape) for o in out_leaves]
+        block = _JaxColumns(self.fun, args, wanted, self.has_aux, self.method, self.time_limit,
+                            self.seed)
+        n_in = sum(int(np.prod(shape, dtype=np.int64)) for shape in in_shapes)
+        dtype = np.result_type(*[leaves[i] for i in wanted])
+        columns = distributed_columns(block, n_in, out_shapes, (n_in,), dtype, self.chunk_size, client)
+        diff_args = tuple(args[p] for p in positions)
+        diff_tree = jax.tree.structure(diff_args[0] if self.single else diff_args)
+        rows = [diff_tree.unflatten(split_columns(column, shape, in_shapes))
+                for column, shape in zip(columns, out_shapes, strict=True)]
+        jacobian = out_tree.unflatten(rows)
+        if self.has_aux:
+            return jacobian, self.fun(*args)[1]
+        return jacobian
 
     def _compute(self, *args: Any) -> Any:
         import jax
@@ -276,12 +287,13 @@ class ProgramJacobian:
 
 
 class _JaxColumns:
-    """Columns ``start:stop`` of the Jacobian in one argument, by jacchain on a worker: the
-    function restricted to those entries of the flattened argument (picklable)."""
+    """Columns ``start:stop`` of the Jacobian in the differentiated leaves (their entries
+    concatenated), by jacchain on a worker: the function restricted to those entries
+    (picklable; the function is sent once to each worker)."""
 
-    def __init__(self, fun: Any, args: tuple[Any, ...], position: int, method: str,
-                 time_limit: float | None, seed: int) -> None:
-        self.fun, self.args, self.position = fun, args, position
+    def __init__(self, fun: Any, args: tuple[Any, ...], wanted: list[int], has_aux: bool,
+                 method: str, time_limit: float | None, seed: int) -> None:
+        self.fun, self.args, self.wanted, self.has_aux = fun, args, wanted, has_aux
         self.method, self.time_limit, self.seed = method, time_limit, seed
 
     def __call__(self, start: int, stop: int) -> list[Any]:
@@ -289,18 +301,31 @@ class _JaxColumns:
         import jax.numpy as jnp
         import numpy as np
 
-        x = jnp.asarray(self.args[self.position])
-        flat = x.reshape(-1)
+        leaves, tree = jax.tree.flatten(self.args)
+        parts = [jnp.ravel(jnp.asarray(leaves[i])) for i in self.wanted]
+        flat = jnp.concatenate(parts)
+        bounds = np.cumsum([part.size for part in parts])[:-1].tolist()
 
-        def restricted(part: Any) -> Any:
-            whole = jnp.concatenate([flat[:start], part, flat[stop:]]).reshape(x.shape)
-            arguments = list(self.args)
-            arguments[self.position] = whole
-            return self.fun(*arguments)
+        def restricted(chunk: Any) -> Any:
+            pieces = jnp.split(jnp.concatenate([flat[:start], chunk, flat[stop:]]), bounds)
+            filled = list(leaves)
+            for i, piece in zip(self.wanted, pieces, strict=True):
+                filled[i] = piece.reshape(np.shape(leaves[i]))
+            out = self.fun(*tree.unflatten(filled))
+            return out[0] if self.has_aux else out
 
         jacobian = ProgramJacobian(restricted, method=self.method, time_limit=self.time_limit,
                                    seed=self.seed)
         return [np.asarray(leaf) for leaf in jax.tree.leaves(jacobian(flat[start:stop]))]
+
+
+def _wanted(positions: tuple[int, ...], args: tuple[Any, ...]) -> list[int]:
+    """The flat leaf indices of the differentiated arguments, in ``positions`` order."""
+    import jax
+
+    counts = [jax.tree.structure(arg).num_leaves for arg in args]
+    starts = [sum(counts[:p]) for p in range(len(counts) + 1)]
+    return [i for p in positions for i in range(starts[p], starts[p + 1])]
 
 
 def _all_finite(array: Any) -> bool:

@@ -59,8 +59,8 @@ def jacobian(
         pooling) takes, which bounds its memory, as ``torch.func.jacrev``'s ``chunk_size``.
         With a Dask Client (``client=``, or one active), the Jacobian's columns are instead
         computed ``chunk_size`` at a time as tasks on the cluster's workers (the function
-        sent once to each) and returned as lazy dask arrays (one differentiated tensor
-        argument, no aux).
+        sent once to each) and returned as lazy dask arrays in the same structure (aux
+        computed here).
     client : distributed.Client, optional
         The Dask cluster for ``chunk_size``'s chunks (default: the active Client, if any).
     method : str

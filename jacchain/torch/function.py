@@ -20,8 +20,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import JacChainError, MethodError, NonFiniteError, ShapeError, shown
-from ..execution.directions import active_client, check_chunk_size, distributed_columns
+from ..errors import JacChainError, NonFiniteError, ShapeError, shown
+from ..execution.directions import (
+    active_client,
+    check_chunk_size,
+    distributed_columns,
+    split_columns,
+)
 from ..programs.arguments import argument_positions, checked_argnums
 from ..programs.elimination import ProgramPlan, eliminate, plan_program
 from ..programs.graph import OutputsView, Program, ProgramGraph, graph_of, program_graph
@@ -117,14 +122,10 @@ class TorchJacobian:
 
     def _trace(self, args: tuple[Any, ...]) -> tuple[_Traced, list[Any], list[Any]]:
         import torch
-        import torch.utils._pytree as pytree
 
-        positions = argument_positions(self.argnums, len(args))
         leaves, spec, tensors = self._flatten(args)
         names, state = self._state()
-        counts = [pytree.tree_structure(arg).num_leaves for arg in args]
-        starts = [sum(counts[:p]) for p in range(len(counts) + 1)]
-        wanted = [i for p in positions for i in range(starts[p], starts[p + 1])]
+        wanted = _wanted(self.argnums, args)
         for i in wanted:
             leaf = leaves[i]
             if not isinstance(leaf, torch.Tensor):
@@ -237,27 +238,31 @@ class TorchJacobian:
         return jacobian
 
     def _on_cluster(self, traced: _Traced, args: tuple[Any, ...], client: Any) -> Any:
-        """The Jacobian as dask arrays, its columns computed in chunks on the cluster's
-        workers (:func:`~jacchain.execution.directions.distributed_columns`): one
-        differentiated tensor argument, no aux."""
+        """The Jacobian as dask arrays, its columns (the differentiated leaves' entries,
+        concatenated) computed in chunks on the cluster's workers
+        (:func:`~jacchain.execution.directions.distributed_columns`), in the structure of
+        the in-process result; the aux output, if any, computed here."""
         import torch
         import torch.utils._pytree as pytree
 
-        (position,) = argument_positions(self.argnums, len(args)) if len(self.argnums) == 1 else (None,)
-        if position is None or not isinstance(args[position], torch.Tensor) or self.has_aux:
-            raise MethodError(
-                "on a Dask cluster, jacobian differentiates one tensor argument without aux; "
-                "pass client=None (and no active Client) to chunk the sweeps in this process"
-            )
-        x = args[position]
+        leaves, _ = pytree.tree_flatten(args)
+        wanted = _wanted(self.argnums, args)
+        in_shapes = [tuple(leaves[i].shape) for i in wanted]
         out_shapes = [tuple(traced.program.avals[ref].shape) if isinstance(ref, int)
                       else tuple(traced.program.constants[ref[1]].shape)
                       for ref in traced.program.outputs[: traced.n_out]]
-        block = _TorchColumns(self.func, args, position, self.method, self.time_limit, self.seed)
-        dtype = torch.empty(0, dtype=x.dtype).numpy().dtype
-        leaves = distributed_columns(block, x.numel(), out_shapes, tuple(x.shape), dtype,
-                                     self.chunk_size, client)
-        return pytree.tree_unflatten(leaves, traced.out_spec)
+        block = _TorchColumns(self.func, args, wanted, self.has_aux, self.method, self.time_limit,
+                              self.seed)
+        dtype = torch.empty(0, dtype=leaves[wanted[0]].dtype).numpy().dtype
+        n_in = sum(int(leaves[i].numel()) for i in wanted)
+        columns = distributed_columns(block, n_in, out_shapes, (n_in,), dtype, self.chunk_size, client)
+        rows = [split_columns(column, shape, in_shapes)
+                for column, shape in zip(columns, out_shapes, strict=True)]
+        jacobian = pytree.tree_unflatten([self._per_argument(row, args) for row in rows], traced.out_spec)
+        if self.has_aux:
+            with torch.no_grad():
+                return jacobian, self.func(*args)[1]
+        return jacobian
 
     def _executor(self, traced: _Traced, flat_inputs: list[Any]) -> Callable[..., list[Any]]:
         """The plan's computation as one ``torch.fx`` graph of ATen operations, traced once
@@ -291,26 +296,31 @@ class TorchJacobian:
 
 
 class _TorchColumns:
-    """Columns ``start:stop`` of the Jacobian in one argument, by jacchain on a worker: the
-    function restricted to those entries of the flattened argument (picklable)."""
+    """Columns ``start:stop`` of the Jacobian in the differentiated leaves (their entries
+    concatenated), by jacchain on a worker: the function restricted to those entries
+    (picklable; the function is sent once to each worker)."""
 
-    def __init__(self, func: Any, args: tuple[Any, ...], position: int, method: str,
-                 time_limit: float | None, seed: int) -> None:
-        self.func, self.args, self.position = func, args, position
+    def __init__(self, func: Any, args: tuple[Any, ...], wanted: list[int], has_aux: bool,
+                 method: str, time_limit: float | None, seed: int) -> None:
+        self.func, self.args, self.wanted, self.has_aux = func, args, wanted, has_aux
         self.method, self.time_limit, self.seed = method, time_limit, seed
 
     def __call__(self, start: int, stop: int) -> list[Any]:
         import torch
         import torch.utils._pytree as pytree
 
-        x = self.args[self.position].detach()
-        flat = x.reshape(-1)
+        leaves, spec = pytree.tree_flatten(self.args)
+        parts = [leaves[i].detach().reshape(-1) for i in self.wanted]
+        flat = torch.cat(parts)
+        sizes = [part.numel() for part in parts]
 
-        def restricted(part: Any) -> Any:
-            whole = torch.cat([flat[:start], part, flat[stop:]]).reshape(x.shape)
-            arguments = list(self.args)
-            arguments[self.position] = whole
-            return self.func(*arguments)
+        def restricted(chunk: Any) -> Any:
+            pieces = torch.split(torch.cat([flat[:start], chunk, flat[stop:]]), sizes)
+            filled = list(leaves)
+            for i, piece in zip(self.wanted, pieces, strict=True):
+                filled[i] = piece.reshape(leaves[i].shape)
+            out = self.func(*pytree.tree_unflatten(filled, spec))
+            return out[0] if self.has_aux else out
 
         jacobian = TorchJacobian(restricted, method=self.method, time_limit=self.time_limit,
                                  seed=self.seed)
@@ -387,6 +397,16 @@ def _simplify(module: Any) -> None:
             graph.erase_node(node)
     graph.eliminate_dead_code()
     module.recompile()
+
+
+def _wanted(argnums: tuple[int, ...], args: tuple[Any, ...]) -> list[int]:
+    """The flat leaf indices of the differentiated arguments, in ``argnums`` order."""
+    import torch.utils._pytree as pytree
+
+    positions = argument_positions(argnums, len(args))
+    counts = [pytree.tree_structure(arg).num_leaves for arg in args]
+    starts = [sum(counts[:p]) for p in range(len(counts) + 1)]
+    return [i for p in positions for i in range(starts[p], starts[p + 1])]
 
 
 def _reattach(program: Program, func: Any) -> None:
