@@ -149,7 +149,8 @@ def directions_case(variant: str, chunk: int, repeats: int) -> dict:
     if variant == "cluster":
         cluster, client = _cluster()
     size = None if variant == "all at once" else chunk
-    run = lambda: plan.evaluate([operator], chunk_size=size, client=client)  # noqa: E731
+    # on the cluster the Jacobian comes back lazy: computed into the driver here
+    run = lambda: np.asarray(plan.evaluate([operator], chunk_size=size, client=client))  # noqa: E731
     times, result = [], None
     for _ in range(repeats):
         start = time.perf_counter()

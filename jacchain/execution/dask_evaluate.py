@@ -48,16 +48,23 @@ def _blocks(size: int, neighbour: Any, axis: int) -> Any:
     return min(size, DEFAULT_BLOCK)
 
 
-def evaluate_dask(plan: Plan, operators: Sequence[Any]) -> Any:
+def evaluate_dask(plan: Plan, operators: Sequence[Any], chunk_size: int | None = None,
+                  client: Any = None) -> Any:
     """The plan's Jacobian as a lazy dask array (see the module docstring).
 
     Parameters
     ----------
     plan : Plan
-        A plan of a chain of dense layers (and diagonal or identity ones: a 1-D dask or
-        numpy diagonal, None for an identity).
+        A plan of a chain of dense layers, diagonal ones (a 1-D dask or numpy diagonal),
+        identities (None) and matrix-free ones (an object with ``matmat`` and
+        ``rmatmat``, swept block by block of directions: ``map_blocks`` over chunks of
+        ``chunk_size`` columns or rows, the operator sent once to each worker).
     operators : sequence
-        One per layer, J_1 first: dask arrays, numpy arrays, or both mixed.
+        One per layer, J_1 first: dask arrays, numpy arrays, operators, mixed.
+    chunk_size : int, optional
+        Directions per block of a matrix-free sweep (default :data:`DEFAULT_BLOCK`).
+    client : distributed.Client, optional
+        The cluster the operators are scattered to (default: the active Client, if any).
 
     Returns
     -------
@@ -67,8 +74,7 @@ def evaluate_dask(plan: Plan, operators: Sequence[Any]) -> Any:
     Raises
     ------
     ShapeError, OperatorError
-        For a wrong count or shape, or a layer kind or plan step dask does not run here
-        (matrix-free and sparse layers, sweeps).
+        For a wrong count or shape, or a sparse layer.
 
     Examples
     --------
@@ -89,11 +95,19 @@ def evaluate_dask(plan: Plan, operators: Sequence[Any]) -> Any:
     given = {i: op for i, op in enumerate(operators, 1) if is_dask_array(op)}
     arrays: dict[int, Any] = {}
     for number, (layer, op) in enumerate(zip(layers, operators, strict=True), 1):
-        if layer.kind not in ("dense", "diagonal", "identity"):
+        if layer.kind not in ("dense", "diagonal", "identity", "matrix-free"):
             raise OperatorError(
-                f"J{number} is {layer.kind}: dask evaluation takes dense, diagonal and identity "
-                "layers (evaluate matrix-free and sparse chains with numpy operators)"
+                f"J{number} is {layer.kind}: dask evaluation takes dense, diagonal, identity "
+                "and matrix-free layers (evaluate sparse chains with numpy operators)"
             )
+        if layer.kind == "matrix-free":
+            if not (callable(getattr(op, "matmat", None)) and callable(getattr(op, "rmatmat", None))):
+                raise OperatorError(
+                    f"J{number} is matrix-free: pass an object with matmat and rmatmat, got "
+                    f"{type(op).__name__}"
+                )
+            arrays[number] = _Swept(_shipped(op, client), layer.n_in, layer.n_out)
+            continue
         if layer.kind == "identity":
             arrays[number] = None
             continue
@@ -118,14 +132,27 @@ def evaluate_dask(plan: Plan, operators: Sequence[Any]) -> Any:
             chunks = (rows, cols)
         arrays[number] = da.from_array(value, chunks=chunks)
     segments: dict[tuple[int, int], Any] = {(i, i): arrays[i] for i in range(1, len(layers) + 1)}
+    block = chunk_size or DEFAULT_BLOCK
+    dims = [int(d) for d in chain.dims_array]
     for step in plan.steps:
-        if step.operation != Operation.PRODUCT.label:
-            raise OperatorError(
-                f"the plan's step {step.operation!r} is not a product: dask evaluation runs "
-                "plans of products only (dense, diagonal and identity chains)"
-            )
-        lower, upper = sorted((step.left, step.right))  # J_hi..J_split+1 times J_split..J_lo
-        product = _product(segments.pop(tuple(upper)), segments.pop(tuple(lower)))
+        upper, lower = step.left, step.right  # J_hi..J_split+1 and J_split..J_lo
+        operation = Operation.from_label(step.operation)
+        if operation == Operation.PRODUCT:
+            product = _product(segments.pop(tuple(upper)), segments.pop(tuple(lower)))
+        elif operation == Operation.TANGENT:  # the columns of the lower part, swept forward
+            product = _as_array(segments.pop(tuple(lower)), dims[lower.first - 1])
+            for k in range(upper.first, upper.last + 1):
+                product = _forward(segments.pop((k, k)), product, block)
+        elif operation == Operation.ADJOINT:  # the rows of the upper part, swept back
+            product = _as_array(segments.pop(tuple(upper)), dims[upper.last])
+            for k in range(lower.last, lower.first - 1, -1):
+                product = _backward(segments.pop((k, k)), product, block)
+        else:  # a matrix-free layer formed by sweeps of the identity
+            layer = segments.pop((lower.first, lower.first))
+            if operation == Operation.ACCUMULATE_TANGENT:
+                product = _forward(layer, da.eye(layer.n_in, chunks=block), block)
+            else:
+                product = _backward(layer, da.eye(layer.n_out, chunks=block), block)
         segments[(lower.first, upper.last)] = product
     (result,) = segments.values()
     if result is None or result.ndim == 1:  # identities and diagonals only
@@ -133,6 +160,69 @@ def evaluate_dask(plan: Plan, operators: Sequence[Any]) -> Any:
         eye = da.eye(int(n), chunks=min(int(n), DEFAULT_BLOCK))
         result = eye if result is None else result[:, None] * eye
     return result
+
+
+class _Swept:
+    """A matrix-free layer in a dask graph: its operator (a Delayed, or a Future on a
+    cluster, so that it is shipped once) and its sizes."""
+
+    def __init__(self, operator: Any, n_in: int, n_out: int) -> None:
+        self.operator, self.n_in, self.n_out = operator, n_in, n_out
+
+
+def _shipped(operator: Any, client: Any) -> Any:
+    """``operator`` as one node of the graph: scattered to every worker of ``client`` (or
+    of the active Client), else a Delayed."""
+    import dask
+
+    from .directions import active_client
+
+    client = client if client is not None else active_client()
+    if client is not None:
+        return client.scatter(operator, broadcast=True, hash=False)
+    return dask.delayed(operator, pure=True)
+
+
+def _as_array(value: Any, size: int) -> Any:
+    """An accumulated segment as a 2-D dask array (an identity or a diagonal formed)."""
+    import dask.array as da
+
+    if value is None:
+        return da.eye(size, chunks=min(size, DEFAULT_BLOCK))
+    if value.ndim == 1:
+        return value[:, None] * da.eye(size, chunks=min(size, DEFAULT_BLOCK))
+    return value
+
+
+def _forward(layer: Any, columns: Any, block: int) -> Any:
+    """``J columns`` for one layer of any kind; a matrix-free one by blocks of columns."""
+    if not isinstance(layer, _Swept):
+        return _product(layer, columns)
+    columns = columns.rechunk((columns.shape[0], block))
+    return columns.map_blocks(_columns_through_operator, layer.operator, dtype=columns.dtype,
+                              chunks=((layer.n_out,), columns.chunks[1]),
+                              meta=np.empty((0, 0), dtype=columns.dtype))
+
+
+def _backward(layer: Any, rows: Any, block: int) -> Any:
+    """``rows J`` for one layer of any kind; a matrix-free one by blocks of rows."""
+    if not isinstance(layer, _Swept):
+        return _product(rows, layer)
+    rows = rows.rechunk((block, rows.shape[1]))
+    return rows.map_blocks(_rows_through_operator, layer.operator, dtype=rows.dtype,
+                           chunks=(rows.chunks[0], (layer.n_in,)),
+                           meta=np.empty((0, 0), dtype=rows.dtype))
+
+
+def _columns_through_operator(columns: np.ndarray, operator: Any) -> np.ndarray:
+    """One block of a tangent sweep, on a worker: ``J columns``."""
+    return np.asarray(operator.matmat(np.asarray(columns)))
+
+
+def _rows_through_operator(rows: np.ndarray, operator: Any) -> np.ndarray:
+    """One block of an adjoint sweep, on a worker: ``rows J = (J^H rows^H)^H`` (rmatmat is
+    the conjugate transpose's product, scipy's convention)."""
+    return np.conj(np.asarray(operator.rmatmat(np.conj(np.asarray(rows).T)))).T
 
 
 def _product(upper: Any, lower: Any) -> Any:

@@ -4,10 +4,10 @@ on a Dask cluster.
 A tangent sweep ``J V`` over m directions is m independent products; so is an adjoint one.
 :class:`ChunkedOperator` wraps a matrix-free operator (``matmat`` / ``rmatmat``) and applies
 it to at most ``chunk_size`` directions at a time, so that what the operator allocates per
-direction (a simulation's state, a tape) is bounded by the chunk, not by m. Given a
-``dask.distributed`` Client (or with one active), the operator is sent once to every worker
-(``client.scatter(..., broadcast=True)``) and each chunk runs as a task there; the results
-come back chunk by chunk into the sweep's output.
+direction (a simulation's state, a tape) is bounded by the chunk, not by m. On a Dask
+cluster the same chunks are tasks of a dask graph
+(:func:`jacchain.execution.dask_evaluate.evaluate_dask`); the front ends' Jacobians are
+assembled there from column blocks (:func:`distributed_columns`).
 """
 
 from __future__ import annotations
@@ -69,9 +69,6 @@ class ChunkedOperator:
         A matrix-free layer (scipy's LinearOperator convention).
     chunk_size : int
         The most directions (columns) one call takes.
-    client : distributed.Client, optional
-        Run the chunks as tasks on this cluster's workers; by default the active Client,
-        if any, else in turn in this process.
 
     Examples
     --------
@@ -87,11 +84,9 @@ class ChunkedOperator:
     (60.0, [4, 4, 2])
     """
 
-    def __init__(self, operator: Any, chunk_size: int, client: Any = None) -> None:
+    def __init__(self, operator: Any, chunk_size: int) -> None:
         self.operator = operator
         self.chunk_size = check_chunk_size(chunk_size)
-        self.client = client if client is not None else active_client()
-        self._remote: Any = None
 
     def matmat(self, V: Any) -> np.ndarray:
         """``J V``, ``chunk_size`` columns of ``V`` at a time."""
@@ -105,26 +100,12 @@ class ChunkedOperator:
         width = block.shape[1]
         starts = range(0, width, self.chunk_size)
         out = None
-        for start, part in zip(starts, self._parts(name, block, starts), strict=True):
-            part = np.asarray(part)
+        for start in starts:
+            part = _apply(self.operator, name, block[:, start:start + self.chunk_size])
             if out is None:
                 out = np.empty((part.shape[0], width), dtype=part.dtype)
             out[:, start:start + self.chunk_size] = part
         return out if out is not None else np.asarray(getattr(self.operator, name)(block))
-
-    def _parts(self, name: str, block: np.ndarray, starts: range):
-        chunks = (block[:, start:start + self.chunk_size] for start in starts)
-        if self.client is None:
-            for chunk in chunks:
-                yield _apply(self.operator, name, chunk)
-            return
-        if self._remote is None:  # the operator goes to every worker once
-            self._remote = self.client.scatter(self.operator, broadcast=True, hash=False)
-        futures = [self.client.submit(_apply, self._remote, name, chunk, pure=False)
-                   for chunk in chunks]
-        for future in futures:  # gathered in order, one chunk at a time
-            yield future.result()
-            future.release()
 
 
 def distributed_columns(block: Any, n_in: int, out_shapes: list[tuple[int, ...]], in_shape: tuple[int, ...],

@@ -21,7 +21,7 @@ from ..errors import JacChainError, NonFiniteError, OperatorError, ShapeError
 from ..plans.plan import HOOKS as PLAN_HOOKS
 from ..plans.plan import Plan
 from .dask_evaluate import evaluate_dask, is_dask_array
-from .directions import ChunkedOperator, check_chunk_size
+from .directions import ChunkedOperator, active_client, check_chunk_size
 from .executor import program_of
 
 __all__ = ["evaluate", "check_operators", "check_jacobians"]
@@ -367,9 +367,10 @@ def evaluate(plan: Plan, operators: Sequence[Any], *, check_finite: bool = True,
         (:class:`~jacchain.execution.directions.ChunkedOperator`), which bounds what the
         operator allocates per direction.
     client : distributed.Client, optional
-        With ``chunk_size``: run the chunks as tasks on this Dask cluster (the operator
-        sent once to each worker); by default on the active Client, if any, else in turn
-        in this process.
+        With ``chunk_size``: run the plan on this Dask cluster (by default on the active
+        Client, if any, else in turn in this process): the Jacobian comes back as a lazy
+        dask array, each matrix-free sweep a block of ``chunk_size`` directions a task, the
+        operator sent once to each worker.
 
     Returns
     -------
@@ -410,11 +411,14 @@ def evaluate(plan: Plan, operators: Sequence[Any], *, check_finite: bool = True,
     if not isinstance(plan, Plan):
         raise JacChainError(f"evaluate expects a Plan, got {type(plan).__name__}")
     listed = isinstance(operators, (list, tuple))  # anything else: check_operators explains
-    if listed and any(is_dask_array(op) for op in operators):
-        return evaluate_dask(plan, operators)  # lazy: no finiteness scan, nothing computed
-    if check_chunk_size(chunk_size) is not None and listed:
+    chunk_size = check_chunk_size(chunk_size)
+    on_cluster = chunk_size is not None and (client is not None or active_client() is not None)
+    if listed and (on_cluster or any(is_dask_array(op) for op in operators)):
+        # lazy: no finiteness scan, nothing computed; sweeps as blocks on the workers
+        return evaluate_dask(plan, operators, chunk_size, client)
+    if chunk_size is not None and listed:
         operators = [
-            ChunkedOperator(op, chunk_size, client) if layer.kind == "matrix-free" and _is_operator(op)
+            ChunkedOperator(op, chunk_size) if layer.kind == "matrix-free" and _is_operator(op)
             else op
             for layer, op in zip(plan.chain.layers, operators, strict=False)
         ] + list(operators)[len(plan.chain):]
