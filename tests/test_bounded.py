@@ -73,3 +73,25 @@ def test_the_command_line_takes_the_bound(capsys):
     assert "J4 (J3 (J2 J1))" in capsys.readouterr().out
     assert main(["plan", "1000", "10", "1000", "10", "1000", "--max-intermediate", "100"]) == 2
     assert "smallest bound any bracketing meets is 10,000" in capsys.readouterr().err
+
+
+def test_evaluating_a_bounded_plan_allocates_within_the_bound():
+    """Beyond the result, evaluation allocates no more than the bound's worth of entries
+    (tracemalloc sees numpy's allocations); the unbounded optimum allocates more."""
+    import tracemalloc
+
+    dims = [100, 1000, 20, 100, 10000]
+    bound = 10_000
+    Js = random_jacobians(dims, np.random.default_rng(1))
+    result_bytes = dims[-1] * dims[0] * 8
+
+    def peak(plan):
+        plan.evaluate(Js)  # compile and cache the plan's program first
+        tracemalloc.start()
+        plan.evaluate(Js)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak - result_bytes
+
+    bounded, unbounded = jc.plan(dims, max_intermediate=bound), jc.plan(dims)
+    assert peak(bounded) <= bound * 8 + 64 * 1024 < peak(unbounded)
