@@ -77,17 +77,15 @@ def _stored(lazy):
 
 def chain_case(variant: str, repeats: int, block: int = BLOCK) -> dict:
     """One variant of case 1, in this process."""
+    import dask
+
     plan = jc.plan(DIMS)
     client = cluster = None
     if variant == "numpy":
-        import dask
-
         with dask.config.set(scheduler="threads"):
             Js = [J.compute() for J in _lazy_jacobians(block)]  # the numbers of the dask runs
         run = lambda: plan.evaluate(Js)  # noqa: E731
     else:
-        import dask
-
         if variant.startswith("cluster"):
             cluster, client = _cluster()
         else:

@@ -177,7 +177,7 @@ def _shipped(operator: Any, client: Any) -> Any:
 
     from .directions import active_client
 
-    client = client if client is not None else active_client()
+    client = client or active_client()
     if client is not None:
         return client.scatter(operator, broadcast=True, hash=False)
     return dask.delayed(operator, pure=True)

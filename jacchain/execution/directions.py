@@ -13,14 +13,15 @@ assembled there from column blocks (:func:`distributed_columns`).
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..errors import MethodError, shown
 
-__all__ = ["ChunkedOperator", "check_chunk_size", "active_client", "distributed_columns",
-           "split_columns"]
+__all__ = ["ChunkedOperator", "check_chunk_size", "active_client", "cluster_client",
+           "distributed_columns", "split_columns", "RestrictedColumns"]
 
 
 def check_chunk_size(chunk_size: Any) -> int | None:
@@ -54,6 +55,20 @@ def active_client() -> Any:
         return default_client()
     except ValueError:  # no client
         return None
+
+
+def cluster_client(chunk_size: int | None, client: Any = None) -> Any:
+    """The Dask Client chunks of directions run on: ``client`` when given, else the active
+    one when chunks are asked for (``chunk_size``), else None (run in this process).
+
+    Examples
+    --------
+    >>> cluster_client(None), cluster_client(8)  # no cluster here
+    (None, None)
+    """
+    if client is not None:
+        return client
+    return active_client() if chunk_size is not None else None
 
 
 def _apply(operator: Any, name: str, block: np.ndarray) -> np.ndarray:
@@ -145,6 +160,22 @@ def distributed_columns(block: Any, n_in: int, out_shapes: list[tuple[int, ...]]
             tuple(out_shape) + (0,), dtype=dtype)
         leaves.append(whole.reshape(tuple(out_shape) + tuple(in_shape)))
     return leaves
+
+
+@dataclass(frozen=True)
+class RestrictedColumns:
+    """What a worker needs to compute columns ``start:stop`` of a front end's Jacobian: the
+    function, its arguments, the flat indices of the differentiated leaves and how to plan.
+    The front ends subclass it with ``__call__(start, stop)``, which restricts the function
+    to those entries of the differentiated leaves (concatenated) and differentiates that."""
+
+    function: Any
+    args: tuple[Any, ...]
+    wanted: list[int]
+    has_aux: bool
+    method: str
+    time_limit: float | None
+    seed: int
 
 
 def _columns(block: Any, start: int, stop: int) -> list[Any]:

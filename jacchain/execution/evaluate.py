@@ -21,7 +21,7 @@ from ..errors import JacChainError, NonFiniteError, OperatorError, ShapeError
 from ..plans.plan import HOOKS as PLAN_HOOKS
 from ..plans.plan import Plan
 from .dask_evaluate import evaluate_dask, is_dask_array
-from .directions import ChunkedOperator, active_client, check_chunk_size
+from .directions import ChunkedOperator, check_chunk_size, cluster_client
 from .executor import program_of
 
 __all__ = ["evaluate", "check_operators", "check_jacobians"]
@@ -412,16 +412,14 @@ def evaluate(plan: Plan, operators: Sequence[Any], *, check_finite: bool = True,
         raise JacChainError(f"evaluate expects a Plan, got {type(plan).__name__}")
     listed = isinstance(operators, (list, tuple))  # anything else: check_operators explains
     chunk_size = check_chunk_size(chunk_size)
-    on_cluster = chunk_size is not None and (client is not None or active_client() is not None)
+    on_cluster = cluster_client(chunk_size, client) is not None
     if listed and (on_cluster or any(is_dask_array(op) for op in operators)):
         # lazy: no finiteness scan, nothing computed; sweeps as blocks on the workers
         return evaluate_dask(plan, operators, chunk_size, client)
-    if chunk_size is not None and listed:
-        operators = [
-            ChunkedOperator(op, chunk_size) if layer.kind == "matrix-free" and _is_operator(op)
-            else op
-            for layer, op in zip(plan.chain.layers, operators, strict=False)
-        ] + list(operators)[len(plan.chain):]
+    if chunk_size is not None and listed:  # a wrong count is left to check_operators
+        kinds = [layer.kind for layer in plan.chain.layers] + [None] * len(operators)
+        operators = [ChunkedOperator(op, chunk_size) if kind == "matrix-free" and _is_operator(op)
+                     else op for kind, op in zip(kinds, operators, strict=False)]
     layout = _layout(plan)
     if _trusted(layout, operators):
         program = program_of(plan, layout.kinds)

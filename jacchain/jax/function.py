@@ -17,13 +17,14 @@ from typing import Any
 
 from ..errors import JacChainError, LayerError, NonFiniteError, ShapeError, shown
 from ..execution.directions import (
-    active_client,
+    RestrictedColumns,
     check_chunk_size,
+    cluster_client,
     distributed_columns,
     split_columns,
 )
 from ..layers.common import check_finite_input
-from ..programs.arguments import argument_positions, checked_argnums
+from ..programs.arguments import argument_positions, checked_argnums, leaf_indices
 from ..programs.elimination import ProgramPlan, eliminate, plan_program
 from ..programs.graph import OutputsView, ProgramGraph, graph_of
 from ..programs.partials import UNIT_PARTIALS
@@ -194,8 +195,7 @@ class ProgramJacobian:
         concrete = not any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
         if concrete:
             check_finite_input(all(_all_finite(leaf) for leaf in leaves))
-        client = self.client if self.client is not None else (
-            active_client() if self.chunk_size is not None else None)
+        client = cluster_client(self.chunk_size, self.client)
         if client is not None and self.chunk_size is not None and concrete:
             return self._on_cluster(args, client)
         if self._jitted is None:
@@ -286,15 +286,8 @@ class ProgramJacobian:
         return out_tree.unflatten(jac_leaves)
 
 
-class _JaxColumns:
-    """Columns ``start:stop`` of the Jacobian in the differentiated leaves (their entries
-    concatenated), by jacchain on a worker: the function restricted to those entries
-    (picklable; the function is sent once to each worker)."""
-
-    def __init__(self, fun: Any, args: tuple[Any, ...], wanted: list[int], has_aux: bool,
-                 method: str, time_limit: float | None, seed: int) -> None:
-        self.fun, self.args, self.wanted, self.has_aux = fun, args, wanted, has_aux
-        self.method, self.time_limit, self.seed = method, time_limit, seed
+class _JaxColumns(RestrictedColumns):
+    """Columns ``start:stop`` of the Jacobian, by jacchain.jax on a worker."""
 
     def __call__(self, start: int, stop: int) -> list[Any]:
         import jax
@@ -311,7 +304,7 @@ class _JaxColumns:
             filled = list(leaves)
             for i, piece in zip(self.wanted, pieces, strict=True):
                 filled[i] = piece.reshape(np.shape(leaves[i]))
-            out = self.fun(*tree.unflatten(filled))
+            out = self.function(*tree.unflatten(filled))
             return out[0] if self.has_aux else out
 
         jacobian = ProgramJacobian(restricted, method=self.method, time_limit=self.time_limit,
@@ -323,9 +316,7 @@ def _wanted(positions: tuple[int, ...], args: tuple[Any, ...]) -> list[int]:
     """The flat leaf indices of the differentiated arguments, in ``positions`` order."""
     import jax
 
-    counts = [jax.tree.structure(arg).num_leaves for arg in args]
-    starts = [sum(counts[:p]) for p in range(len(counts) + 1)]
-    return [i for p in positions for i in range(starts[p], starts[p + 1])]
+    return leaf_indices(positions, [jax.tree.structure(arg).num_leaves for arg in args])
 
 
 def _all_finite(array: Any) -> bool:

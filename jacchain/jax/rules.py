@@ -38,7 +38,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..programs import structures
-from ..programs.graph import Edge, Values
+from ..programs.graph import Edge, Values, registering
 from ..programs.partials import Partial, fresh_labels
 from ..programs.structures import (
     MAX_SELECTION_ENTRIES,
@@ -95,12 +95,7 @@ def edge_rule(*names: str) -> Callable[[Rule], Rule]:
     >>> del RULES["my_copy"]
     """
 
-    def register(rule: Rule) -> Rule:
-        for name in names:
-            RULES[name] = rule
-        return rule
-
-    return register
+    return registering(RULES, names)
 
 
 def rule_for(name: str) -> Rule:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import ShapeError, shown
 
-__all__ = ["checked_argnums", "argument_positions"]
+__all__ = ["checked_argnums", "argument_positions", "leaf_indices"]
 
 
 def checked_argnums(argnums: Any) -> tuple[int, ...]:
@@ -46,3 +46,16 @@ def argument_positions(argnums: tuple[int, ...], count: int) -> tuple[int, ...]:
     if len(set(positions)) != len(positions):
         raise ShapeError(f"argnums lists an argument twice: {argnums}")
     return tuple(positions)
+
+
+def leaf_indices(positions: tuple[int, ...], leaf_counts: list[int]) -> list[int]:
+    """The flat leaf indices of the arguments at ``positions`` (in that order), for
+    arguments with ``leaf_counts`` pytree leaves each.
+
+    Examples
+    --------
+    >>> leaf_indices((2, 0), [2, 1, 3])
+    [3, 4, 5, 0, 1]
+    """
+    starts = [sum(leaf_counts[:p]) for p in range(len(leaf_counts) + 1)]
+    return [i for p in positions for i in range(starts[p], starts[p + 1])]

@@ -19,7 +19,7 @@ from ..errors import GraphError
 from .partials import Partial
 
 __all__ = ["Edge", "Values", "Op", "Program", "ProgramRules", "ProgramGraph", "program_graph",
-           "OutputsView", "graph_of"]
+           "OutputsView", "graph_of", "registering"]
 
 Values = Callable[[Sequence[Any], Sequence[Any]], Any]
 """``values(invals, outvals)``: the factor of a partial from an operation's primal values."""
@@ -88,6 +88,27 @@ class Program:
     def constant(self, value: Any) -> tuple[str, int]:
         self.constants.append(value)
         return ("const", len(self.constants) - 1)
+
+
+def registering(table: dict[str, Any], names: Sequence[str]) -> Callable[[Any], Any]:
+    """A decorator that enters its function into ``table`` under each of ``names`` (the
+    front ends' rule registries).
+
+    Examples
+    --------
+    >>> table = {}
+    >>> @registering(table, ["a", "b"])
+    ... def rule(): ...
+    >>> sorted(table)
+    ['a', 'b']
+    """
+
+    def register(rule: Any) -> Any:
+        for name in names:
+            table[name] = rule
+        return rule
+
+    return register
 
 
 class ProgramRules(Protocol):

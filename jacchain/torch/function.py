@@ -22,12 +22,13 @@ from typing import Any
 
 from ..errors import JacChainError, NonFiniteError, ShapeError, shown
 from ..execution.directions import (
-    active_client,
+    RestrictedColumns,
     check_chunk_size,
+    cluster_client,
     distributed_columns,
     split_columns,
 )
-from ..programs.arguments import argument_positions, checked_argnums
+from ..programs.arguments import argument_positions, checked_argnums, leaf_indices
 from ..programs.elimination import ProgramPlan, eliminate, plan_program
 from ..programs.graph import OutputsView, Program, ProgramGraph, graph_of, program_graph
 from ..programs.partials import UNIT_PARTIALS
@@ -218,8 +219,7 @@ class TorchJacobian:
         readable = all(concrete(t) for t in flat_inputs)
         if readable and not all(all_finite(t) for t in flat_inputs if t.dtype.is_floating_point):
             raise NonFiniteError("an argument (or a parameter) has NaN or infinite entries")
-        client = self.client if self.client is not None else (
-            active_client() if self.chunk_size is not None else None)
+        client = cluster_client(self.chunk_size, self.client)
         if client is not None and self.chunk_size is not None and readable:
             return self._on_cluster(traced, args, client)
         results = self._executor(traced, flat_inputs)(*flat_inputs)
@@ -295,15 +295,8 @@ class TorchJacobian:
         return parts[0] if self.single else tuple(parts)
 
 
-class _TorchColumns:
-    """Columns ``start:stop`` of the Jacobian in the differentiated leaves (their entries
-    concatenated), by jacchain on a worker: the function restricted to those entries
-    (picklable; the function is sent once to each worker)."""
-
-    def __init__(self, func: Any, args: tuple[Any, ...], wanted: list[int], has_aux: bool,
-                 method: str, time_limit: float | None, seed: int) -> None:
-        self.func, self.args, self.wanted, self.has_aux = func, args, wanted, has_aux
-        self.method, self.time_limit, self.seed = method, time_limit, seed
+class _TorchColumns(RestrictedColumns):
+    """Columns ``start:stop`` of the Jacobian, by jacchain.torch on a worker."""
 
     def __call__(self, start: int, stop: int) -> list[Any]:
         import torch
@@ -319,7 +312,7 @@ class _TorchColumns:
             filled = list(leaves)
             for i, piece in zip(self.wanted, pieces, strict=True):
                 filled[i] = piece.reshape(leaves[i].shape)
-            out = self.func(*pytree.tree_unflatten(filled, spec))
+            out = self.function(*pytree.tree_unflatten(filled, spec))
             return out[0] if self.has_aux else out
 
         jacobian = TorchJacobian(restricted, method=self.method, time_limit=self.time_limit,
@@ -403,10 +396,8 @@ def _wanted(argnums: tuple[int, ...], args: tuple[Any, ...]) -> list[int]:
     """The flat leaf indices of the differentiated arguments, in ``argnums`` order."""
     import torch.utils._pytree as pytree
 
-    positions = argument_positions(argnums, len(args))
-    counts = [pytree.tree_structure(arg).num_leaves for arg in args]
-    starts = [sum(counts[:p]) for p in range(len(counts) + 1)]
-    return [i for p in positions for i in range(starts[p], starts[p + 1])]
+    return leaf_indices(argument_positions(argnums, len(args)),
+                        [pytree.tree_structure(arg).num_leaves for arg in args])
 
 
 def _reattach(program: Program, func: Any) -> None:

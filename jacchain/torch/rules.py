@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..programs import structures
-from ..programs.graph import Edge, Op, Program, Values
+from ..programs.graph import Edge, Op, Program, Values, registering
 from ..programs.partials import Partial, fresh_labels
 from ..programs.structures import (
     axis_blocks,
@@ -93,12 +93,7 @@ def torch_rule(*names: str) -> Callable[[Rule], Rule]:
     >>> del RULES["my_copy"]
     """
 
-    def register(rule: Rule) -> Rule:
-        for name in names:
-            RULES[name] = rule
-        return rule
-
-    return register
+    return registering(RULES, names)
 
 
 def rule_for(name: str) -> Rule:
@@ -490,8 +485,8 @@ def reduction(op: TorchOp, output: int, operand: int) -> Edge:
     import torch
     import torch.func as tf
 
-    if output > 0 or (op.name in ("max", "min") and op.overload in ("default", "other")):
-        return matrix_free(op, output, operand) if output == 0 else elementwise(op, output, operand)
+    if op.name in ("max", "min") and op.overload == "other":  # the elementwise max(x, y)
+        return elementwise(op, output, operand)
     axes = _reduced_axes(op, operand)
     out_labels, in_labels, sizes = _reduction_labels(op, output, operand, axes)
 
