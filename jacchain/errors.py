@@ -17,6 +17,8 @@ __all__ = [
     "PlanFormatError",
     "VerificationError",
     "GraphError",
+    "MissingExtraError",
+    "optional_import",
     "shown",
 ]
 
@@ -87,6 +89,56 @@ class GraphError(JacChainError):
     positive int ``size``, an edge whose ``kind`` or ``jacobian`` does not fit its nodes,
     inputs or outputs that are not nodes of the graph, and misuse of the tracer.
     """
+
+
+class MissingExtraError(JacChainError, ImportError):
+    """An optional dependency that a feature needs is not installed; the message names the extra.
+
+    It subclasses :class:`ImportError` as well, so ``except ImportError`` keeps working.
+    """
+
+
+def optional_import(module: str, extra: str, feature: str) -> Any:
+    """Import the optional dependency ``module``, or raise a MissingExtraError naming ``extra``.
+
+    Parameters
+    ----------
+    module : str
+        The module to import, e.g. ``"matplotlib.figure"``.
+    extra : str
+        The jacchain extra that installs it, e.g. ``"plot"``.
+    feature : str
+        What needs it, for the message, e.g. ``"Plan.plot()"``.
+
+    Returns
+    -------
+    module
+        The imported module.
+
+    Raises
+    ------
+    MissingExtraError
+        When ``module`` cannot be imported.
+
+    Examples
+    --------
+    >>> optional_import("json", "none", "this example").dumps([1])
+    '[1]'
+    >>> try:
+    ...     optional_import("no_such_module_here", "plot", "Plan.plot()")
+    ... except MissingExtraError as err:
+    ...     print(err)
+    Plan.plot() needs no_such_module_here, which is not installed: pip install 'jacchain[plot]'
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        top = module.partition(".")[0]
+        raise MissingExtraError(
+            f"{feature} needs {top}, which is not installed: pip install 'jacchain[{extra}]'"
+        ) from None
 
 
 def shown(value: Any, limit: int = 60) -> str:
