@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import VerificationError
+from ..plans.display import Displayed, ReportParts
 from .evaluate import evaluate
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ __all__ = ["VerificationReport", "verify"]
 
 
 @dataclass(frozen=True)
-class VerificationReport:
+class VerificationReport(Displayed):
     """How far a plan's result is from pure forward and pure reverse evaluation.
 
     Differences are norm-wise: ``abs_diff = max|R - P|`` and
@@ -49,6 +50,29 @@ class VerificationReport:
             f"vs forward max abs {self.forward_abs_diff:.3e} rel {self.forward_rel_diff:.3e}; "
             f"vs reverse max abs {self.reverse_abs_diff:.3e} rel {self.reverse_rel_diff:.3e}"
         )
+
+    def __repr__(self) -> str:
+        return f"<jacchain.VerificationReport {self}>"
+
+    def _report_parts(self, max_rows: int = 20) -> ReportParts:
+        """The report's parts: the verdict, the tolerances and both differences.
+
+        Examples
+        --------
+        >>> import numpy as np, jacchain as jc
+        >>> report = jc.verify(jc.plan([2, 3]), [np.ones((3, 2))])
+        >>> print(report._report_parts().title)
+        jacchain verification: passed
+        """
+        verdict = "passed" if self.passed else "FAILED"
+        return ReportParts(f"jacchain verification: {verdict}", [
+            ("Jacobian shape", str(self.result.shape)),
+            ("tolerances", f"rtol {self.rtol:.1e}, atol {self.atol:.1e}"),
+            ("vs forward mode", f"max abs diff {self.forward_abs_diff:.3e}, "
+                                f"relative {self.forward_rel_diff:.3e}"),
+            ("vs reverse mode", f"max abs diff {self.reverse_abs_diff:.3e}, "
+                                f"relative {self.reverse_rel_diff:.3e}"),
+        ], ["passes when max abs diff <= atol + rtol * max|pure mode's result|, for both modes"])
 
 
 def _differences(result: np.ndarray, reference: np.ndarray) -> tuple[float, float, float]:

@@ -20,6 +20,7 @@ free, diagonal blocks counted by their size); FLOPs are twice that.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
@@ -27,8 +28,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..errors import GraphError, MethodError, NonFiniteError, PlanFormatError, shown
+from ..plans.display import Column, Displayed, ReportParts, StepTable, render_text
 from ..plans.plan import Plan, Step, plan
-from ..plans.report import check_max_rows, format_dims, step_table
+from ..progress import check_progress
+from ..plans.report import check_max_rows, format_dims, report_parts
 from .cuts import elimination_bounds
 from .elimination import (
     Elimination,
@@ -86,7 +89,7 @@ class EliminationStep(NamedTuple):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class GraphPlan:
+class GraphPlan(Displayed):
     """An immutable plan for the Jacobian of a computational graph.
 
     Build it with :func:`plan_graph`; read it, print it, evaluate it.
@@ -223,10 +226,10 @@ class GraphPlan:
           outputs               v2 (1)
         ...
         """
-        return _report(self, max_rows)
+        return render_text(self._report_parts(max_rows))
 
-    def __str__(self) -> str:
-        return self.report()
+    def _report_parts(self, max_rows: int = 20) -> ReportParts:
+        return _report_parts(self, max_rows)
 
     def __repr__(self) -> str:
         return f"<jacchain.GraphPlan {self.describe()}>"
@@ -565,6 +568,7 @@ def plan_graph(
             f"{', '.join(map(repr, GRAPH_METHODS))}"
         )
     check_budget(1.0 if time_limit is None else time_limit, None, None, seed)
+    dp_progress = None if callable(progress) else check_progress(progress)
     if order is not None and method != "auto":
         raise MethodError(f"give either a method or an order, not both (method {method!r})")
     spec = graph_spec(graph, inputs, outputs)
@@ -585,7 +589,7 @@ def plan_graph(
     else:
         tried = [method]
     if "exact" in tried:
-        done["exact"] = eliminations(eg, optimal_order(eg)[0])
+        done["exact"] = eliminations(eg, optimal_order(eg, dp_progress)[0])
     if "markowitz" in tried or "search" in tried:
         done["markowitz"] = markowitz_eliminations(eg)
     if "search" in tried:
@@ -611,8 +615,12 @@ def plan_graph(
         best = min(costs[name] for name in tried)
         strategy = next(name for name in _PREFERENCE if name in costs and costs[name] <= best)
     if strategy == "chain":
-        return replace(by_layers, candidates=candidates)
-    return _elimination_plan(spec, eg, method, strategy, done[strategy], pure, candidates)
+        chosen = replace(by_layers, candidates=candidates)
+    else:
+        chosen = _elimination_plan(spec, eg, method, strategy, done[strategy], pure, candidates)
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("plan_graph chose a %s; tried %s", chosen.describe(), dict(candidates))
+    return chosen
 
 
 def _user_order(spec: GraphSpec, graph: EliminationGraph, order: Any) -> tuple[int, ...]:
@@ -639,7 +647,7 @@ def _user_order(spec: GraphSpec, graph: EliminationGraph, order: Any) -> tuple[i
     return tuple(vertices)
 
 
-def _report(p: GraphPlan, max_rows: int) -> str:
+def _report_parts(p: GraphPlan, max_rows: int) -> ReportParts:
     max_rows = check_max_rows(max_rows)
     spec = p.spec
     n_inner = len(p._elimination.intermediates) if p._elimination is not None else None
@@ -655,35 +663,33 @@ def _report(p: GraphPlan, max_rows: int) -> str:
     variables = f"{len(spec.names)}"
     if n_inner is not None:
         variables += f" ({n_inner} to eliminate)"
-    lines = [
-        f"jacchain graph plan (method {p.method!r}: {how})",
-        f"  variables             {variables}",
-        f"  inputs                {blocks(p.inputs)}",
-        f"  outputs               {blocks(p.outputs)}",
-        f"  Jacobian shape        {p.shape}",
-        f"  forward elimination   {p.forward_cost:>{width},}",
-        f"  reverse elimination   {p.reverse_cost:>{width},}",
-        f"  {cost_name:<22}{p.cost:>{width},}  ({p.mode})",
-        f"  speedup               {p.speedup:.2f}x over the best pure mode",
+    title = f"jacchain graph plan (method {p.method!r}: {how})"
+    fields = [
+        ("variables", variables),
+        ("inputs", blocks(p.inputs)),
+        ("outputs", blocks(p.outputs)),
+        ("Jacobian shape", str(p.shape)),
+        ("forward elimination", f"{p.forward_cost:>{width},}"),
+        ("reverse elimination", f"{p.reverse_cost:>{width},}"),
+        (cost_name, f"{p.cost:>{width},}  ({p.mode})"),
+        ("speedup", f"{p.speedup:.2f}x over the best pure mode"),
     ]
     if len(p.candidates) > 1:
-        tried = ", ".join(f"{name} {cost:,}" for name, cost in p.candidates)
-        lines.append(f"  tried                 {tried}")
+        fields.append(("tried", ", ".join(f"{name} {cost:,}" for name, cost in p.candidates)))
     if p.layers is not None:
-        lines.append(f"  frontier widths       {format_dims(p.layers.widths)}")
-    lines.append("  costs are scalar multiply-adds; FLOPs are 2x")
+        fields.append(("frontier widths", format_dims(p.layers.widths)))
+    notes = ["costs are scalar multiply-adds; FLOPs are 2x"]
     if p.chain_plan is not None:
-        lines += ["chain of graph layers:", p.chain_plan.report(max_rows=max_rows)]
-        return "\n".join(lines)
+        return ReportParts(title, fields, notes, appendix=[
+            ("chain of graph layers:", report_parts(p.chain_plan, max_rows))])
     steps: list[Any] = list(p.steps)
     if not steps:
-        lines.append("  nothing to eliminate: the edges are the Jacobian's blocks")
-        return "\n".join(lines)
-    columns = [
+        notes.append("nothing to eliminate: the edges are the Jacobian's blocks")
+        return ReportParts(title, fields, notes)
+    columns: list[Column] = [
         ("operation", lambda step: step.operation, "<", 9),
         ("vertex", lambda step: str(step.vertex), "<", 6),
         ("preds", lambda step: str(step.predecessors), ">", 5),
         ("succs", lambda step: str(step.successors), ">", 5),
     ]
-    lines += step_table(steps, columns, p.cost, max_rows, min_rule=60)
-    return "\n".join(lines)
+    return ReportParts(title, fields, notes, StepTable(steps, columns, p.cost, max_rows, 60))

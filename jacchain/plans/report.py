@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import JacChainError, shown
 from ..solvers import is_exact
+from .display import Column, ReportParts, StepTable, render_text
 
-__all__ = ["describe", "report", "format_dims", "step_table", "check_max_rows"]
+__all__ = ["describe", "report", "report_parts", "format_dims", "check_max_rows"]
 
 _MAX_DIMS_SHOWN = 12
 _MAX_EXPRESSION_CHARS = 200
@@ -105,6 +105,19 @@ def report(plan: Any, max_rows: int = 20) -> str:
         2  product     J4         J3..J2     (1000, 10)           100,000   1.0%
         3  product     J4..J2     J1         (1000, 1000)      10,000,000  98.0%
     """
+    return render_text(report_parts(plan, max_rows))
+
+
+def report_parts(plan: Any, max_rows: int = 20) -> ReportParts:
+    """The parts of :func:`report`: the fields, notes and step table of a plan.
+
+    Examples
+    --------
+    >>> import jacchain as jc
+    >>> parts = report_parts(jc.plan([1000, 10, 1000, 10, 1000]))
+    >>> dict(parts.fields)["expression"], len(parts.table.steps)
+    ('(J4 (J3 J2)) J1', 3)
+    """
     max_rows = check_max_rows(max_rows)
     k = len(plan.chain)
     structured = not plan.chain.is_dense
@@ -116,107 +129,38 @@ def report(plan: Any, max_rows: int = 20) -> str:
     cost_name = "optimal cost" if _optimal(plan) else "chosen cost"
     forward_name = "tangent-mode cost" if structured else "forward-mode cost"
     reverse_name = "adjoint-mode cost" if structured else "reverse-mode cost"
-    lines = [
-        f"jacchain plan (method {plan.method!r}, k = {k} layer{'s' if k != 1 else ''})",
-        f"  dims                  {format_dims(plan.dims)}",
-        f"  Jacobian shape        {plan.shape}",
-    ]
+    fields = [("dims", format_dims(plan.dims)), ("Jacobian shape", str(plan.shape))]
     if structured:
-        lines.append(f"  layers                {_kind_summary(plan)}")
-    lines += [
-        f"  {forward_name:<22}{plan.forward_cost:>{width},}",
-        f"  {reverse_name:<22}{plan.reverse_cost:>{width},}",
-    ]
+        fields.append(("layers", _kind_summary(plan)))
+    fields += [(forward_name, f"{plan.forward_cost:>{width},}"),
+               (reverse_name, f"{plan.reverse_cost:>{width},}")]
     if structured:
-        shown = (
-            f"{preaccumulation:>{width},}"
-            if preaccumulation is not None
+        fields.append(("preaccumulation cost", (
+            f"{preaccumulation:>{width},}" if preaccumulation is not None
             else "not computed (longer than the generalized DP's limit, with structured layers)"
-        )
-        lines.append(f"  preaccumulation cost  {shown}")
-    lines += [
-        f"  {cost_name:<22}{plan.cost:>{width},}  ({plan.mode})",
-        f"  speedup               {plan.speedup:.2f}x over the best pure mode",
-        f"  largest intermediate  {plan.largest_intermediate:,} elements",
+        )))
+    fields += [
+        (cost_name, f"{plan.cost:>{width},}  ({plan.mode})"),
+        ("speedup", f"{plan.speedup:.2f}x over the best pure mode"),
+        ("largest intermediate", f"{plan.largest_intermediate:,} elements"),
     ]
     if structured and (plan.largest_tape or plan.memory_limit is not None):
         limit = "none" if plan.memory_limit is None else f"{plan.memory_limit:,}"
-        lines.append(f"  largest tape          {plan.largest_tape:,} (memory limit: {limit})")
-    lines += [
-        f"  expression            {_expression_line(plan)}",
-        "  costs are scalar multiply-adds; FLOPs are 2x",
-    ]
-    steps = plan.steps
-    if len(steps) == 0:
-        lines.append("  no products to form: the Jacobian is J1 itself")
-        return "\n".join(lines)
-    columns = [
+        fields.append(("largest tape", f"{plan.largest_tape:,} (memory limit: {limit})"))
+    fields.append(("expression", _expression_line(plan)))
+    notes = ["costs are scalar multiply-adds; FLOPs are 2x"]
+    title = f"jacchain plan (method {plan.method!r}, k = {k} layer{'s' if k != 1 else ''})"
+    if len(plan.steps) == 0:
+        notes.append("no products to form: the Jacobian is J1 itself")
+        return ReportParts(title, fields, notes)
+    columns: list[Column] = [
         ("operation", lambda step: step.operation, "<", 9),
         ("left", lambda step: step.left.label, "<", 9),
         ("right", lambda step: step.right.label, "<", 9),
         ("result shape", lambda step: str(step.shape), "<", 14),
     ]
-    lines += step_table(steps, columns, plan.cost, max_rows, min_rule=76)
-    return "\n".join(lines)
-
-
-Column = tuple[str, Callable[[Any], str], str, int]
-"""A step-table column: title, cell text of a step, alignment (``"<"`` or ``">"``), least width."""
-
-
-def step_table(
-    steps: Sequence[Any], columns: list[Column], total_cost: int, max_rows: int, min_rule: int
-) -> list[str]:
-    """The lines of a step table: step number, the given columns, cost and share of the total.
-
-    Every step needs ``.index`` and ``.cost``; a plan of more than ``max_rows`` steps shows
-    its first and last halves.
-
-    Examples
-    --------
-    >>> import jacchain as jc
-    >>> p = jc.plan([3, 4, 5])
-    >>> print("\\n".join(step_table(p.steps, [], p.cost, 20, min_rule=20)))
-    ---------------------------
-     step          cost   share
-    ---------------------------
-        1            60  100.0%
-    """
-    n = len(steps)
-    half = max(max_rows // 2, 1)
-    shown = list(range(n)) if n <= max_rows else [*range(half), None, *range(n - half, n)]
-    spec = [
-        ("step", ">", 4),
-        *((t, a, w) for t, _, a, w in columns),
-        ("cost", ">", 12),
-        ("share", ">", 5),
-    ]
-    rows: list[list[str] | None] = []
-    for position in shown:
-        if position is None:
-            rows.append(None)
-            continue
-        step = steps[position]
-        share = 100.0 * step.cost / total_cost if total_cost else 0.0
-        cells = [get(step) for _, get, _, _ in columns]
-        rows.append([str(step.index), *cells, f"{step.cost:,}", f"{share:.1f}%"])
-    widths = [
-        max(least, len(title), *(len(row[i]) for row in rows if row is not None))
-        for i, (title, _, least) in enumerate(spec)
-    ]
-
-    def line(cells: list[str]) -> str:
-        return " " + "  ".join(
-            f"{cell:{align}{width}}"
-            for cell, (_, align, _), width in zip(cells, spec, widths, strict=True)
-        )
-
-    header = line([title for title, _, _ in spec])
-    rule = "-" * max(min_rule, len(header))
-    out = [rule, header, rule]
-    for row in rows:
-        out.append(f"  ... {n - 2 * half:,} steps omitted ..." if row is None else line(row))
-    return out
+    return ReportParts(title, fields, notes,
+                       StepTable(plan.steps, columns, plan.cost, max_rows, min_rule=76))
 
 
 def _optimal(plan: Any) -> bool:

@@ -16,7 +16,8 @@ from typing import Any
 
 from ..errors import MethodError, shown
 from ..graphs.search import DEFAULT_TIME_LIMIT, SEARCH_PATIENCE, check_budget, search_order
-from ..plans.report import check_max_rows, step_table
+from ..plans.display import Column, Displayed, ReportParts, StepTable, render_text
+from ..plans.report import check_max_rows
 from .partials import UNIT_PARTIALS, Partial
 
 __all__ = [
@@ -267,7 +268,7 @@ class EliminationStep:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class ProgramPlan:
+class ProgramPlan(Displayed):
     """The plan of a program's Jacobian (JAX or PyTorch): the elimination order and its cost.
 
     Attributes
@@ -330,12 +331,14 @@ class ProgramPlan:
 
     def report(self, max_rows: int = 20) -> str:
         """The multi-line report: costs of every order in both conventions, then the steps."""
+        return render_text(self._report_parts(max_rows))
+
+    def _report_parts(self, max_rows: int = 20) -> ReportParts:
         max_rows = check_max_rows(max_rows)
         other = "counted" if self.unit_partials == "free" else "free"
-        lines = [
-            f"jacchain program plan (method {self.method!r}: {self.strategy} elimination)",
-            f"  graph                 {self.vertices} vertices, {self.edges} edges",
-            f"  unit partials         {self.unit_partials} (in parentheses: {other})",
+        fields = [
+            ("graph", f"{self.vertices} vertices, {self.edges} edges"),
+            ("unit partials", f"{self.unit_partials} (in parentheses: {other})"),
         ]
         for name, value in (
             ("forward elimination", self.forward_cost),
@@ -344,20 +347,17 @@ class ProgramPlan:
             ("chosen order", self.cost),
         ):
             key = name.split()[0] if name != "chosen order" else "order"
-            lines.append(f"  {name:<22}{value:>14,}  ({self.counted[key]:,})")
-        lines.append(f"  speedup               {self.speedup:.2f}x over the best pure mode")
-        lines.append("  costs are scalar multiply-adds; FLOPs are 2x")
-        columns = [
+            fields.append((name, f"{value:>14,}  ({self.counted[key]:,})"))
+        fields.append(("speedup", f"{self.speedup:.2f}x over the best pure mode"))
+        columns: list[Column] = [
             ("vertex", lambda step: str(step.vertex), ">", 6),
             ("preds", lambda step: str(step.predecessors), ">", 5),
             ("succs", lambda step: str(step.successors), ">", 5),
         ]
-        if self.steps:
-            lines += step_table(list(self.steps), columns, self.cost, max_rows, min_rule=50)
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.report()
+        table = StepTable(list(self.steps), columns, self.cost, max_rows, 50) if self.steps else None
+        return ReportParts(
+            f"jacchain program plan (method {self.method!r}: {self.strategy} elimination)",
+            fields, ["costs are scalar multiply-adds; FLOPs are 2x"], table)
 
     def __repr__(self) -> str:
         return f"<jacchain.ProgramPlan {self.describe()}>"
