@@ -42,6 +42,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from tables import with_progress  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
 NOISES = (0.0, 0.05, 0.1, 0.2, 0.5, 1.0)
 
@@ -214,7 +216,7 @@ def task_rows(names: list[str], time_limit: float) -> list[dict[str, Any]]:
     from jacchain.programs.elimination import ProgramSearchModel, plan_program
 
     rows = []
-    for name in names:
+    for name in with_progress(names, "cross_country: tasks"):
         graph = task_graph(name)
         edges, inner = graph.partials(), graph.intermediates
         for convention in ("counted", "free"):

@@ -56,7 +56,7 @@ from pathlib import Path  # noqa: E402
 import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 from graphs import residual_network  # noqa: E402
-from tables import RESULTS, markdown_table, write_csv  # noqa: E402
+from tables import RESULTS, markdown_table, with_progress, write_csv  # noqa: E402
 
 import jacchain as jc  # noqa: E402
 
@@ -176,7 +176,7 @@ def measure(
 ) -> list[dict]:
     """Min over ``repeats`` interleaved rounds of every case (a slow case runs once)."""
     rows: list[dict | None] = [None] * len(todo)
-    for round_ in range(repeats):
+    for round_ in with_progress(range(repeats), "graph_scale: rounds"):
         for i, (name, graph, method) in enumerate(todo):
             row = rows[i]
             if row is not None and row["seconds"] > slow:

@@ -41,7 +41,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tables import RESULTS, markdown_table, write_csv
+from tables import RESULTS, markdown_table, with_progress, write_csv
 
 XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 CONVENTIONS = ("counted", "free")
@@ -451,8 +451,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     dtype = jnp.float64 if args.x64 else jnp.float32
     dtype_name = "float64" if args.x64 else "float32"
     rows = []
-    for name in names:
-        print(f"{name} ...", file=sys.stderr, flush=True)
+    for name in with_progress(names, "graphax_suite: tasks"):
         rows.append(task_row(name, args.repeats, args.batch, dtype, args.seed))
     tables = [
         ("Costs", markdown_table(filled(rows, COST_COLUMNS))),

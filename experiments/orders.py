@@ -46,6 +46,8 @@ from typing import Any  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from tables import with_progress  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 ALPHAGRAD = {
@@ -119,7 +121,7 @@ def task_rows(names: list[str], time_limit: float) -> list[dict[str, Any]]:
     from jacchain.programs.elimination import plan_program
 
     rows = []
-    for name in names:
+    for name in with_progress(names, "orders: tasks"):
         graph = task_graph(name)
         edges, inner = graph.partials(), graph.intermediates
         row: dict[str, Any] = {"task": name, "vertices": len(graph.shapes), "edges": len(edges),
@@ -181,7 +183,8 @@ def dag_rows(sizes: list[int], seeds: int, time_limit: float) -> list[dict[str, 
     from jacchain.graphs.elimination import MAX_EXACT_INTERMEDIATES
 
     rows = []
-    for n, seed, G, m in random_dags(sizes, seeds):
+    for n, seed, G, m in with_progress(random_dags(sizes, seeds), "orders: random DAGs",
+                                       len(sizes) * seeds):
         start = time.perf_counter()
         searched = jc.plan_graph(G, method="search", time_limit=time_limit, seed=0)
         seconds = time.perf_counter() - start
@@ -214,7 +217,7 @@ def timing_rows(names: list[str], time_limit: float, repeats: int = 150) -> list
     import jacchain.jax as jcj
 
     rows = []
-    for name in names:
+    for name in with_progress(names, "orders: timings"):
         task = gt.TASKS[name]
         argnums = gt.all_argnums(task)
         row: dict[str, Any] = {"task": name}
@@ -252,7 +255,8 @@ def exact_rows(sizes: list[int], seeds: int) -> list[dict[str, Any]]:
     from jacchain.errors import MethodError
 
     rows = []
-    for n, seed, G, m in random_dags(sizes, seeds):
+    for n, seed, G, m in with_progress(random_dags(sizes, seeds), "orders: exact",
+                                       len(sizes) * seeds):
         start = time.perf_counter()
         try:
             exact: Any = jc.plan_graph(G, method="exact").cost

@@ -29,7 +29,7 @@ import time
 from functools import partial
 
 import numpy as np
-from tables import RESULTS, default_cell, markdown_table, write_csv
+from tables import RESULTS, default_cell, markdown_table, with_progress, write_csv
 
 import jacchain as jc
 from jacchain.solvers.dp import dp_steps
@@ -121,7 +121,7 @@ def run(lengths, budget: float, seed: int) -> list[dict]:
     have_opt_einsum = _optional_opt_einsum()
     last: dict[str, tuple[int, float]] = {}
     rows = []
-    for k in lengths:
+    for k in with_progress(lengths, "planner_speed: lengths"):
         dims = rng.integers(1, 1001, k + 1)
         row: dict = {"k": k}
         chain = jc.Chain.from_dims(dims)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from tables import RESULTS, markdown_table, write_csv
+from tables import RESULTS, markdown_table, with_progress, write_csv
 
 import jacchain as jc
 
@@ -63,7 +63,7 @@ KINDS = {
 def run(chains_per_kind: int, seed: int) -> list[dict]:
     rng = np.random.default_rng(seed)
     rows = []
-    for kind, draw in KINDS.items():
+    for kind, draw in with_progress(KINDS.items(), "savings: distributions"):
         modes = {"forward": 0, "reverse": 0, "mixed": 0}
         ratios = []
         for _ in range(chains_per_kind):

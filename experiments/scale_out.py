@@ -35,7 +35,7 @@ import sys
 import time
 
 import numpy as np
-from tables import RESULTS, markdown_table
+from tables import RESULTS, markdown_table, with_progress
 
 import jacchain as jc
 
@@ -217,7 +217,8 @@ def main(argv=None):
         return
     variants = ("numpy", "threads", "cluster", "cluster, stored by the workers")
     best: dict[str, dict] = {}
-    for _ in range(args.rounds):  # the variants interleaved, round after round
+    rounds = with_progress(range(args.rounds), "scale_out: rounds of the chain case")
+    for _ in rounds:  # the variants interleaved, round after round
         for variant in variants:
             row = _in_child(["--only", "chain", variant, "--repeats", str(args.repeats),
                              "--block", str(args.block)])
@@ -232,7 +233,7 @@ def main(argv=None):
     direction_rows = []
     runs = [("all at once", args.chunk)] + [("in chunks", c) for c in (args.chunk // 4, args.chunk,
                                                                         4 * args.chunk)]
-    for variant, chunk in runs + [("cluster", args.chunk)]:
+    for variant, chunk in with_progress(runs + [("cluster", args.chunk)], "scale_out: directions"):
         row = _in_child(["--only", "directions", variant, "--chunk", str(chunk),
                          "--repeats", str(args.repeats)])
         direction_rows.append(row)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from jacchain.progress import tracked
+
+T = TypeVar("T")
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -42,3 +46,9 @@ def write_csv(name: str, rows: Sequence[dict], columns: Sequence[str] | None = N
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+def with_progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:
+    """``items``, counted by a progress bar on standard error when it is a terminal and tqdm
+    is installed (jacchain's bar, kept on screen when done); the experiments' main loops."""
+    return tracked(items, desc, total=total, leave=True)

@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tables import with_progress
 
 import jacchain as jc
 from jacchain.layers import Dense, Tanh
@@ -297,25 +298,25 @@ def main(argv=None):
         return
 
     rows = [] if not args.programs_only else _read_rows()
-    for model_name in MODELS if not args.programs_only else []:
-        for framework in FRAMEWORKS:
-            # One process per framework: the thread pools of numpy, XLA and torch, left
-            # spinning by one library, would otherwise slow the next on a small machine.
-            command = [sys.executable, __file__, "--repeats", str(args.repeats)]
-            command += ["--seed", str(args.seed), "--only", model_name, framework]
-            done = subprocess.run(command, capture_output=True, text=True, check=False)
-            if done.returncode:
-                sys.exit(f"{model_name} / {framework} failed:\n{done.stderr}")
-            for row in json.loads(done.stdout.splitlines()[-1]):
-                rows.append(row)
-                print(
-                    f"{model_name:32s} {row['framework']:18s} fwd {row['forward_ms']:7.2f} ms  "
-                    f"rev {row['reverse_ms']:7.2f} ms  jacchain {row['jacchain_ms']:7.2f} ms  "
-                    f"{row['speedup']:5.2f}x  ({row['plan']})",
-                    flush=True,
-                )
+    pairs = [(m, f) for m in (MODELS if not args.programs_only else []) for f in FRAMEWORKS]
+    for model_name, framework in with_progress(pairs, "vs_frameworks: chains"):
+        # One process per framework: the thread pools of numpy, XLA and torch, left
+        # spinning by one library, would otherwise slow the next on a small machine.
+        command = [sys.executable, __file__, "--repeats", str(args.repeats)]
+        command += ["--seed", str(args.seed), "--only", model_name, framework]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode:
+            sys.exit(f"{model_name} / {framework} failed:\n{done.stderr}")
+        for row in json.loads(done.stdout.splitlines()[-1]):
+            rows.append(row)
+            print(
+                f"{model_name:32s} {row['framework']:18s} fwd {row['forward_ms']:7.2f} ms  "
+                f"rev {row['reverse_ms']:7.2f} ms  jacchain {row['jacchain_ms']:7.2f} ms  "
+                f"{row['speedup']:5.2f}x  ({row['plan']})",
+                flush=True,
+            )
     programs = []
-    for name in PROGRAMS:  # each in its own process, one thread
+    for name in with_progress(PROGRAMS, "vs_frameworks: programs"):  # own process, one thread
         command = [sys.executable, __file__, "--only-program", name, "--program-repeats",
                    str(args.program_repeats), "--time-limit", str(args.time_limit)]
         done = subprocess.run(command, capture_output=True, text=True, check=False)

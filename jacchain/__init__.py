@@ -3,9 +3,15 @@
 The Jacobian of F = f_k o ... o f_1 is the product J_k ... J_1. jacchain plans the cheapest
 order to multiply it (forward, reverse or mixed mode), reports what every alternative would
 cost, executes the plan and verifies it against both pure modes.
+
+It logs through ``logging.getLogger("jacchain")``, silent unless the application
+configures logging; long operations show progress bars (:mod:`jacchain.progress`).
 """
 
+import logging
+
 from . import layers
+from ._version import __version__
 from .chains import (
     Chain,
     Layer,
@@ -36,7 +42,7 @@ from .layers import Sequential, jacobian
 from .plans import Plan, Segment, Step, plan
 from .solvers import method_names, register_solver
 
-__version__ = "0.1.0"
+logging.getLogger(__name__).addHandler(logging.NullHandler())  # silent unless configured
 
 __all__ = [
     "Chain",

@@ -12,7 +12,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "jacchain"
 
 FLOORS = [
-    ("jacchain.errors",),
+    ("jacchain.errors", "jacchain.progress", "jacchain._version"),
     ("jacchain.chains",),
     ("jacchain.solvers",),
     ("jacchain.plans",),

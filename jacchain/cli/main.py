@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from .._version import __version__
 from ..errors import DimensionError, JacChainError, MethodError
 from ..solvers import method_names
 
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Plan the cheapest order to multiply a chain of Jacobians "
         "(forward, reverse or mixed mode).",
     )
+    parser.add_argument("--version", action="version", version=f"jacchain {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     plan_parser = commands.add_parser(
         "plan",

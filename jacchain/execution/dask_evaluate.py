@@ -13,6 +13,7 @@ threaded scheduler, or on a ``dask.distributed`` Client's workers when one is ac
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,8 @@ from ..errors import OperatorError, ShapeError
 from ..plans.plan import Plan
 
 __all__ = ["is_dask_array", "evaluate_dask", "DEFAULT_BLOCK"]
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_BLOCK = 2048
 """Rows and columns of the blocks numpy Jacobians are split into next to dask ones, where
@@ -93,6 +96,8 @@ def evaluate_dask(plan: Plan, operators: Sequence[Any], chunk_size: int | None =
         raise ShapeError(f"expected {len(chain)} Jacobians (one per layer), got {len(operators)}")
     layers = list(chain.layers)
     given = {i: op for i, op in enumerate(operators, 1) if is_dask_array(op)}
+    logger.debug("evaluating a plan of %d layers as a dask graph (%d given as dask arrays)",
+                 len(layers), len(given))
     arrays: dict[int, Any] = {}
     for number, (layer, op) in enumerate(zip(layers, operators, strict=True), 1):
         if layer.kind not in ("dense", "diagonal", "identity", "matrix-free"):
@@ -179,6 +184,7 @@ def _shipped(operator: Any, client: Any) -> Any:
 
     client = client or active_client()
     if client is not None:
+        logger.debug("scattering a matrix-free operator to every worker of %s", client)
         return client.scatter(operator, broadcast=True, hash=False)
     return dask.delayed(operator, pure=True)
 

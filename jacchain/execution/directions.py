@@ -12,6 +12,7 @@ assembled there from column blocks (:func:`distributed_columns`).
 
 from __future__ import annotations
 
+import logging
 import numbers
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,8 @@ from ..errors import MethodError, shown
 
 __all__ = ["ChunkedOperator", "check_chunk_size", "active_client", "cluster_client",
            "distributed_columns", "split_columns", "RestrictedColumns"]
+
+logger = logging.getLogger(__name__)
 
 
 def check_chunk_size(chunk_size: Any) -> int | None:
@@ -146,6 +149,8 @@ def distributed_columns(block: Any, n_in: int, out_shapes: list[tuple[int, ...]]
 
     remote = client.scatter(block, broadcast=True, hash=False)
     starts = list(range(0, n_in, chunk_size))
+    logger.info("%d Jacobian columns in %d tasks of at most %d on %s", n_in, len(starts),
+                chunk_size, client)
     futures = [client.submit(_columns, remote, start, min(start + chunk_size, n_in), pure=False)
                for start in starts]
     leaves = []

@@ -30,8 +30,8 @@ import numpy as np
 from ..errors import GraphError, MethodError, NonFiniteError, PlanFormatError, shown
 from ..plans.display import Column, Displayed, ReportParts, StepTable, render_text
 from ..plans.plan import Plan, Step, plan
-from ..progress import check_progress
 from ..plans.report import check_max_rows, format_dims, report_parts
+from ..progress import check_progress
 from .cuts import elimination_bounds
 from .elimination import (
     Elimination,
@@ -54,6 +54,8 @@ __all__ = [
     "GraphPlan",
     "plan_graph",
 ]
+
+logger = logging.getLogger(__name__)
 
 GRAPH_METHODS = ("auto", "chain", "forward", "reverse", "markowitz", "exact", "search")
 """The planning methods of :func:`plan_graph`."""
@@ -508,7 +510,11 @@ def plan_graph(
     seed : int
         The search's random seed: the same seed visits the same orders.
     progress : bool or callable, optional
-        Report the search's improvements (see :func:`~jacchain.graphs.search.search_order`).
+        Progress bars on standard error for the long parts (tqdm, the extra ``progress``):
+        True shows them, False never; by default (None) they show on a terminal for a
+        search of more than 5 s and for the exact DPs near their limit. A callable
+        receives the search's improvements instead (see
+        :func:`~jacchain.graphs.search.search_order`).
 
     Returns
     -------

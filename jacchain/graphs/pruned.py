@@ -14,11 +14,13 @@ successors every path to an output, and neither can include a vertex already eli
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 
 from ..errors import MethodError
+from ..progress import progress_bar
 from .cuts import EliminationBounds, elimination_bounds
 from .elimination import (
     MAX_EXACT_INTERMEDIATES,
@@ -34,6 +36,8 @@ from .search import search_order
 
 __all__ = ["pruned_exact_order", "optimal_order", "MAX_PRUNED_INTERMEDIATES",
            "MAX_PRUNED_STATES"]
+
+logger = logging.getLogger(__name__)
 
 MAX_PRUNED_INTERMEDIATES = 62
 """The most intermediates the pruned DP accepts (sets are 64-bit masks)."""
@@ -51,6 +55,7 @@ def pruned_exact_order(
     upper_bound: int,
     max_states: int = MAX_PRUNED_STATES,
     bounds: EliminationBounds | None = None,
+    progress: bool | None = None,
 ) -> tuple[tuple[int, ...], int]:
     """The cheapest elimination order, by the subset DP pruned with the bounds of
     :func:`~jacchain.graphs.cuts.elimination_bounds`.
@@ -64,6 +69,9 @@ def pruned_exact_order(
         Give up (MethodError) when more sets than this survive at one level.
     bounds : EliminationBounds, optional
         The graph's bounds, if already computed.
+    progress : bool or None
+        A progress bar over the levels, its text the sets that survive (see
+        :func:`jacchain.progress.progress_bar`; by default on a terminal).
 
     Returns
     -------
@@ -99,29 +107,37 @@ def pruned_exact_order(
     reached = np.zeros(1, dtype=np.int64)  # the cost of reaching each set
     rest = np.array([lower.sum()], dtype=np.int64)  # the plain bound on what remains
     levels: list[tuple[Any, Any]] = []
-    for _level in range(m):
-        inflow = _reach_weights(graph, vertices, preds, states)
-        outflow = _reach_weights(graph, vertices[::-1], succs, states)
-        found: list[tuple[Any, ...]] = []
-        for j, v in enumerate(inner):
-            open_ = np.flatnonzero(((states >> j) & 1) == 0)
-            cost = reached[open_] + graph.sizes[v] * inflow[v][open_] * outflow[v][open_]
-            remaining = rest[open_] - lower[j]
-            keep = cost + remaining <= upper_bound
-            found.append((states[open_[keep]] | (1 << j), cost[keep], remaining[keep],
-                          open_[keep], np.full(int(keep.sum()), j)))
-        sets, costs, remains, parents, moves = (np.concatenate(parts) for parts in zip(*found, strict=True))
-        chosen = _cheapest_per_set(sets, costs)
-        chosen = chosen[costs[chosen] + bounds.remaining(sets[chosen]) <= upper_bound]
-        if not len(chosen):
-            raise _NoneCheaper("the upper bound given to the pruned exact DP is below the optimum")
-        if len(chosen) > max_states:
-            raise MethodError(
-                f"exact elimination gave up: {len(chosen):,} sets of eliminated vertices "
-                f"survive the bounds at one level (the budget is {max_states:,}); use 'search'"
-            )
-        states, reached, rest = sets[chosen], costs[chosen], remains[chosen]
-        levels.append((parents[chosen], moves[chosen]))
+    with progress_bar(m, "exact elimination", progress, unit="levels") as bar:
+        for level in range(m):
+            inflow = _reach_weights(graph, vertices, preds, states)
+            outflow = _reach_weights(graph, vertices[::-1], succs, states)
+            found: list[tuple[Any, ...]] = []
+            for j, v in enumerate(inner):
+                open_ = np.flatnonzero(((states >> j) & 1) == 0)
+                cost = reached[open_] + graph.sizes[v] * inflow[v][open_] * outflow[v][open_]
+                remaining = rest[open_] - lower[j]
+                keep = cost + remaining <= upper_bound
+                found.append((states[open_[keep]] | (1 << j), cost[keep], remaining[keep],
+                              open_[keep], np.full(int(keep.sum()), j)))
+            sets, costs, remains, parents, moves = (np.concatenate(parts) for parts in zip(*found, strict=True))
+            chosen = _cheapest_per_set(sets, costs)
+            chosen = chosen[costs[chosen] + bounds.remaining(sets[chosen]) <= upper_bound]
+            if not len(chosen):
+                raise _NoneCheaper("the upper bound given to the pruned exact DP is below the optimum")
+            if len(chosen) > max_states:
+                logger.info("exact elimination gives up at level %d of %d: %s sets survive "
+                            "(the budget is %s)", level + 1, m, f"{len(chosen):,}",
+                            f"{max_states:,}")
+                raise MethodError(
+                    f"exact elimination gave up: {len(chosen):,} sets of eliminated vertices "
+                    f"survive the bounds at one level (the budget is {max_states:,}); use 'search'"
+                )
+            states, reached, rest = sets[chosen], costs[chosen], remains[chosen]
+            levels.append((parents[chosen], moves[chosen]))
+            bar.update()
+            bar.note(f"{len(chosen):,} sets")
+            logger.debug("pruned exact elimination: %s sets after %d of %d levels",
+                         f"{len(chosen):,}", level + 1, m)
     chosen, position = [], 0
     for parents, moves in reversed(levels):
         chosen.append(inner[int(moves[position])])
@@ -156,12 +172,19 @@ def _check_prunable(graph: EliminationGraph) -> None:
         raise MethodError("the pruned exact DP sums costs in int64, and these sizes could pass it")
 
 
-def optimal_order(graph: EliminationGraph) -> tuple[tuple[int, ...], int]:
+def optimal_order(
+    graph: EliminationGraph, progress: bool | None = None
+) -> tuple[tuple[int, ...], int]:
     """The cheapest elimination order: the full subset DP up to
     :data:`~jacchain.graphs.elimination.MAX_EXACT_INTERMEDIATES` intermediates, the pruned
     DP beyond, bounded above by a deterministic search (2,000 constructions): the search's
     order is returned when the lower bound meets it, or when the DP finds no strictly
     cheaper order (which spares it the many sets on orders that only tie).
+
+    ``progress`` shows progress bars (see :func:`jacchain.progress.progress_bar`): by
+    default (None) on a terminal for the DPs near their limit
+    (:data:`~jacchain.graphs.elimination.EXACT_PROGRESS_INTERMEDIATES` intermediates and
+    more).
 
     Examples
     --------
@@ -174,15 +197,20 @@ def optimal_order(graph: EliminationGraph) -> tuple[tuple[int, ...], int]:
     ((2, 3, 1), 10200000)
     """
     if len(graph.intermediates) <= MAX_EXACT_INTERMEDIATES:
-        return exact_order(graph)
+        return exact_order(graph, progress=progress)
     _check_prunable(graph)
     seeds = {"forward": graph.intermediates, "reverse": graph.intermediates[::-1],
              "markowitz": markowitz_order(graph)}
-    known = search_order(LinearizedModel(graph), seeds, time_limit=None, iterations=2000)
+    known = search_order(LinearizedModel(graph), seeds, time_limit=None, iterations=2000,
+                         progress=progress)
     bounds = elimination_bounds(graph)
     if bounds.lower_bound() >= known.cost:  # the bound meets the known order: it is optimal
+        logger.debug("exact elimination: the lower bound meets the searched order's cost %s",
+                     f"{known.cost:,}")
         return tuple(known.order), known.cost
     try:  # only a strictly cheaper order could improve on the known one
-        return pruned_exact_order(graph, known.cost - 1, bounds=bounds)
+        return pruned_exact_order(graph, known.cost - 1, bounds=bounds, progress=progress)
     except _NoneCheaper:
+        logger.debug("exact elimination: no order cheaper than the searched one, %s",
+                     f"{known.cost:,}")
         return tuple(known.order), known.cost

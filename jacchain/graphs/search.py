@@ -30,17 +30,20 @@ longer budget finds an order at least as cheap; ``iterations`` fixes the budget 
 from __future__ import annotations
 
 import heapq
+import logging
 import random
-import sys
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..errors import MethodError, shown
+from ..progress import ProgressBar, check_progress, progress_bar
 
 __all__ = ["SearchModel", "SearchResult", "search_order", "replay", "check_budget", "NOISES",
-           "DEFAULT_TIME_LIMIT", "SEARCH_PATIENCE"]
+           "DEFAULT_TIME_LIMIT", "SEARCH_PATIENCE", "LONG_SEARCH"]
+
+logger = logging.getLogger(__name__)
 
 NOISES = (0.0, 0.0, 0.05, 0.1, 0.2, 0.5, 1.0, 10.0)
 """The perturbations a construction draws from (0: greedy, ties broken at random; 10:
@@ -48,6 +51,9 @@ nearly a random order)."""
 
 DEFAULT_TIME_LIMIT = 1.0
 """Seconds of search by default (the planners run it for every new graph)."""
+
+LONG_SEARCH = 5.0
+"""Seconds of budget past which a search shows its progress bar by default (on a terminal)."""
 
 SEARCH_PATIENCE = 3000
 """Without a time limit of their own, the planners' searches also stop after this many
@@ -153,9 +159,12 @@ def search_order(
     patience : int, optional
         Stop after this many constructions in a row without improvement.
     progress : bool or callable, optional
-        Report improvements: True prints them to standard error, a callable receives a
-        :class:`SearchResult` at each; by default they are printed when standard error
-        is a terminal and the budget is over 5 seconds.
+        True: a progress bar on standard error (tqdm, the extra ``progress``) over the
+        time limit (else the iterations), its text the best cost so far; False: none; a
+        callable receives a :class:`SearchResult` at each improvement instead. By default
+        the bar is shown when standard error is a terminal, tqdm is installed and the
+        budget is long: a time limit over :data:`LONG_SEARCH` seconds, or patience alone.
+        Improvements are logged (DEBUG) to ``logging.getLogger("jacchain")`` in any case.
 
     Returns
     -------
@@ -164,8 +173,10 @@ def search_order(
     Raises
     ------
     MethodError
-        If no budget is given (no time limit, iterations or patience), or a budget is
-        not a non-negative number.
+        If no budget is given (no time limit, iterations or patience), a budget is not a
+        non-negative number, or ``progress`` is not None, a bool or a callable.
+    MissingExtraError
+        If ``progress`` is True and tqdm is not installed.
 
     Examples
     --------
@@ -176,6 +187,8 @@ def search_order(
     (10200000, {'forward': 30000000})
     """
     check_budget(time_limit, iterations, patience, seed)
+    report = progress if callable(progress) else None
+    enabled = False if report is not None else check_progress(progress)
     if not seeds:
         raise MethodError("the search needs at least one seed order")
     clock = time.perf_counter()
@@ -186,34 +199,42 @@ def search_order(
     history = [(time.perf_counter() - clock, best_cost)]
     if len(model.intermediates) <= 1:  # one order only
         return SearchResult(best_order, best_cost, costs, 0, history[0][0], tuple(history))
-    report = _reporter(progress, time_limit)
     snapshots = _snapshots(model, best_order)
     count = since = 0
-    while not _spent(clock, time_limit, iterations, count, patience, since):
-        count += 1
-        fresh = rng.random() < FRESH_START or len(snapshots) == 1
-        position, state, prefix_cost = snapshots[0] if fresh else rng.choice(snapshots[:-1])
-        if rng.random() < NEARBY:
-            found = _nearby(model, model.copy(state), best_order, position, prefix_cost, rng,
-                            best_cost)
-        else:
-            found = _construct(model, model.copy(state), best_order[:position], prefix_cost,
-                               rng.choice(NOISES), rng, best_cost)
-        if found is None or found[0] == best_order:
-            since += 1
-            continue
-        improved = found[1] < best_cost
-        best_order, best_cost = found  # an equal cost moves along the plateau
-        snapshots = _snapshots(model, best_order)
-        if not improved:
-            since += 1
-            continue
-        since = 0
-        history.append((time.perf_counter() - clock, best_cost))
-        if report is not None:
-            report(SearchResult(best_order, best_cost, costs, count, history[-1][0], tuple(history)))
-    return SearchResult(best_order, best_cost, costs, count, time.perf_counter() - clock,
-                        tuple(history))
+    with _search_bar(enabled, time_limit, iterations) as bar:
+        bar.note(f"best cost {best_cost:,}")
+        while not _spent(clock, time_limit, iterations, count, patience, since):
+            count += 1
+            bar.advance_to(count if time_limit is None else time.perf_counter() - clock)
+            fresh = rng.random() < FRESH_START or len(snapshots) == 1
+            position, state, prefix_cost = snapshots[0] if fresh else rng.choice(snapshots[:-1])
+            if rng.random() < NEARBY:
+                found = _nearby(model, model.copy(state), best_order, position, prefix_cost, rng,
+                                best_cost)
+            else:
+                found = _construct(model, model.copy(state), best_order[:position], prefix_cost,
+                                   rng.choice(NOISES), rng, best_cost)
+            if found is None or found[0] == best_order:
+                since += 1
+                continue
+            improved = found[1] < best_cost
+            best_order, best_cost = found  # an equal cost moves along the plateau
+            snapshots = _snapshots(model, best_order)
+            if not improved:
+                since += 1
+                continue
+            since = 0
+            history.append((time.perf_counter() - clock, best_cost))
+            bar.note(f"best cost {best_cost:,}")
+            logger.debug("search: cost %s after %d constructions, %.2f s", f"{best_cost:,}",
+                         count, history[-1][0])
+            if report is not None:
+                report(SearchResult(best_order, best_cost, costs, count, history[-1][0],
+                                    tuple(history)))
+    seconds = time.perf_counter() - clock
+    logger.debug("search: best cost %s after %d constructions in %.2f s (seeds: %s)",
+                 f"{best_cost:,}", count, seconds, costs)
+    return SearchResult(best_order, best_cost, costs, count, seconds, tuple(history))
 
 
 def check_budget(time_limit: Any, iterations: Any, patience: Any, seed: Any) -> None:
@@ -249,19 +270,16 @@ def _spent(clock: float, time_limit: float | None, iterations: int | None, count
     return time_limit is not None and time.perf_counter() - clock >= time_limit
 
 
-def _reporter(progress: Any, time_limit: float | None) -> Callable[[SearchResult], None] | None:
-    if callable(progress):
-        return progress
-    if progress is None:
-        progress = sys.stderr.isatty() and (time_limit is None or time_limit > 5)
-    if not progress:
-        return None
-
-    def report(result: SearchResult) -> None:
-        print(f"  search: cost {result.cost:,} after {result.iterations} constructions, "
-              f"{result.seconds:.2f} s", file=sys.stderr)
-
-    return report
+def _search_bar(enabled: bool | None, time_limit: float | None,
+                iterations: int | None) -> ProgressBar:
+    """The search's bar: over its time limit, else its iterations; by default (None) only
+    for a long budget (over :data:`LONG_SEARCH` seconds, or patience alone)."""
+    long = time_limit > LONG_SEARCH if time_limit is not None else iterations is None
+    if enabled is None and not long:
+        enabled = False
+    if time_limit is not None:
+        return progress_bar(time_limit, "search", enabled, unit="s")
+    return progress_bar(iterations, "search", enabled, unit="orders")
 
 
 def _snapshots(model: SearchModel, order: tuple[int, ...]) -> list[tuple[int, Any, int]]:

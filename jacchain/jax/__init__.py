@@ -31,6 +31,7 @@ def jacobian(
     seed: int = 0,
     calibrate: bool = False,
     memory_limit: int | None = None,
+    progress: bool | None = None,
     chunk_size: int | None = None,
     client: Any = None,
 ) -> Any:
@@ -63,8 +64,9 @@ def jacobian(
     time_limit, seed
         The search's budget in seconds (by default up to 1 s, stopping earlier when it
         stops improving) and random seed (``method="search"``).
-    calibrate, memory_limit
-        For the sequence form only (see :class:`JacobianFunction`).
+    calibrate, memory_limit, progress
+        For the sequence form only (see :func:`jacchain.jax.sequence.jacobian`; ``progress``
+        shows a bar while the layers are calibrated).
     chunk_size : int, optional
         The most directions one batched sweep through a matrix-free partial (a loop, a
         primitive without a rule) takes, by ``jax.lax.map`` in batches instead of one
@@ -107,7 +109,7 @@ def jacobian(
     if not callable(fun) and isinstance(fun, (list, tuple)):
         if not (isinstance(argnums, int) and not isinstance(argnums, bool) and argnums == 0):
             method = argnums  # the earlier form jacobian(layers, method)
-        return JacobianFunction(fun, method, calibrate, memory_limit)
+        return JacobianFunction(fun, method, calibrate, memory_limit, progress)
     return ProgramJacobian(fun, argnums, has_aux, method, order, unit_partials, time_limit, seed,
                            chunk_size, client)
 

@@ -14,6 +14,7 @@ JAX is imported here only; install it with the ``jax`` extra.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -36,8 +37,11 @@ from ..layers.common import (
     layer_name,
 )
 from ..plans.plan import Plan
+from ..progress import check_progress, progress_bar
 
 __all__ = ["jacobian", "JacobianFunction", "layer_kind"]
+
+logger = logging.getLogger(__name__)
 
 _ELEMENTWISE = frozenset(
     [
@@ -208,11 +212,13 @@ class JacobianFunction:
         method: str = "auto",
         calibrate: bool = False,
         memory_limit: int | None = None,
+        progress: bool | None = None,
     ) -> None:
         self.layers = tuple(check_callables(layers, "JAX-callable function"))
         cached_plan((Layer(1, 1),), method, memory_limit)  # a bad method or limit fails here
         self.method = method
         self.calibrate = bool(calibrate)
+        self.progress = check_progress(progress)
         self.memory_limit = memory_limit
         self._chains: dict[tuple[Any, ...], Chain] = {}
 
@@ -230,16 +236,23 @@ class JacobianFunction:
             size = check_vector_shape(shape)
             spec = jax.ShapeDtypeStruct(shape, dtype)
             described = []
-            for number, layer in enumerate(self.layers, 1):
-                jaxpr, out = _trace(layer, number, spec)
-                n_out = _output_size(number, layer, out)
-                kind = layer_kind(jaxpr)
-                if kind == "matrix-free" and self.calibrate:
-                    with layer_errors(number, layer, "its calibration (a JVP and a VJP)"):
-                        described.append(_calibrated(layer, spec, n_out))
-                else:
-                    described.append(describe(size, n_out, kind))
-                spec, size = out, n_out
+            enabled = self.progress if self.calibrate else False
+            with progress_bar(len(self.layers), "calibration", enabled, unit="layers") as bar:
+                for number, layer in enumerate(self.layers, 1):
+                    jaxpr, out = _trace(layer, number, spec)
+                    n_out = _output_size(number, layer, out)
+                    kind = layer_kind(jaxpr)
+                    if kind == "matrix-free" and self.calibrate:
+                        bar.note(f"layer {number} ({layer_name(layer)})")
+                        with layer_errors(number, layer, "its calibration (a JVP and a VJP)"):
+                            described.append(_calibrated(layer, spec, n_out))
+                        logger.info("calibrated layer %d (%s): %s multiply-adds per tangent, "
+                                    "%s per adjoint direction", number, layer_name(layer),
+                                    f"{described[-1].jvp_cost:,}", f"{described[-1].vjp_cost:,}")
+                    else:
+                        described.append(describe(size, n_out, kind))
+                    spec, size = out, n_out
+                    bar.update()
             self._chains[key] = Chain(described)
         return self._chains[key]
 
@@ -461,6 +474,7 @@ def jacobian(
     *,
     calibrate: bool = False,
     memory_limit: int | None = None,
+    progress: bool | None = None,
 ) -> JacobianFunction:
     """A function ``x -> J``: the Jacobian of ``layers[-1] o ... o layers[0]`` along the optimal plan.
 
@@ -481,6 +495,10 @@ def jacobian(
         shape, in units of a measured dense multiply-add) instead of from their shapes.
     memory_limit : int, optional
         The largest tape an adjoint sweep may record (see :func:`jacchain.plan`).
+    progress : bool or None
+        A progress bar over the layers while they are calibrated (tqdm, the extra
+        ``progress``): None (default) shows it when standard error is a terminal, True
+        always, False never.
 
     Returns
     -------
@@ -494,7 +512,9 @@ def jacobian(
         differentiated (e.g. forward mode through a ``jax.custom_vjp`` function; the
         message names the layer and keeps JAX's).
     MethodError
-        For an unknown method or a bad ``memory_limit``.
+        For an unknown method, a bad ``memory_limit`` or ``progress``.
+    MissingExtraError
+        At the first calibration, if ``progress`` is True and tqdm is not installed.
     ShapeError
         At the call: if ``x`` is not a 1-D array of real numbers, a layer cannot take its
         input (e.g. a size mismatch with the layer before), or returns anything but one
@@ -526,4 +546,4 @@ def jacobian(
     >>> J.shape, bool(jnp.allclose(J, jax.jacrev(lambda x: W2 @ jnp.tanh(W1 @ x))(jnp.zeros(4))))
     ((2, 4), True)
     """
-    return JacobianFunction(layers, method, calibrate, memory_limit)
+    return JacobianFunction(layers, method, calibrate, memory_limit, progress)

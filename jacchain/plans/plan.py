@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property, partial
@@ -40,6 +41,8 @@ from .report import report as plan_report
 from .serialization import plan_from_json, plan_to_json
 
 __all__ = ["Plan", "Step", "Segment", "plan", "HOOKS"]
+
+logger = logging.getLogger(__name__)
 
 HOOKS = Hooks("jacchain.Plan")
 """Implementations from higher floors: ``"evaluate"`` and ``"compile"`` (registered by
@@ -636,14 +639,14 @@ def plan(
     memory_limit = _check_memory_limit(memory_limit)
     bound = check_max_intermediate(max_intermediate)
     if bound is not None:
-        return _bounded_plan(chain, method, bound)
+        return _chosen(_bounded_plan(chain, method, bound))
     k = len(chain)
     matrix_free = None if chain.is_dense else layer_table(chain).matrix_free
     steps = _solved_steps(method, solver, chain, memory_limit)
     candidate = Plan.from_steps(chain, steps, method, memory_limit, check=False)
     _check_fits(candidate)
     if method in PURE_METHODS:
-        return candidate
+        return _chosen(candidate)
     reverse_fits = not np.any(matrix_free) or memory_limit is None or _fits(
         Plan.from_steps(chain, reverse_steps(k, matrix_free), method, memory_limit, check=False)
     )
@@ -654,8 +657,15 @@ def plan(
     elif reverse_cost == best:
         steps = reverse_steps(k, matrix_free)
     else:
-        return candidate
-    return Plan.from_steps(chain, steps, method, memory_limit, check=False)
+        return _chosen(candidate)
+    return _chosen(Plan.from_steps(chain, steps, method, memory_limit, check=False))
+
+
+def _chosen(p: Plan) -> Plan:
+    """``p``, logged (DEBUG) as the plan chosen."""
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("plan chose a %s (method %r)", p.describe(), p.method)
+    return p
 
 
 def _bounded_plan(chain: Chain, method: str, bound: int) -> Plan:

@@ -10,6 +10,7 @@ with values (execution, inside the compiled function): one mechanism for both.
 from __future__ import annotations
 
 import heapq
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,8 @@ __all__ = [
     "ProgramPlan",
     "plan_program",
 ]
+
+logger = logging.getLogger(__name__)
 
 METHODS = ("auto", "forward", "reverse", "markowitz", "search")
 
@@ -473,7 +476,7 @@ def plan_program(
         mode = "forward"
     elif chosen == orders["reverse"]:
         mode = "reverse"
-    return ProgramPlan(
+    planned = ProgramPlan(
         method=method,
         strategy=strategy,
         mode=mode,
@@ -488,6 +491,9 @@ def plan_program(
         edges=len(edges),
         steps=_steps(edges, chosen, unit_partials),
     )
+    logger.debug("plan_program chose %s (%s partials; tried %s)", planned.describe(),
+                 unit_partials, costs)
+    return planned
 
 
 def _checked_order(order: Any, intermediates: Sequence[int]) -> list[int]:

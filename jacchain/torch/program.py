@@ -13,6 +13,7 @@ differentiated by autograd, batched by ``torch.func.vmap`` and compiled by
 
 from __future__ import annotations
 
+import logging
 import operator
 import threading
 import warnings
@@ -24,6 +25,8 @@ from ..errors import JacChainError, LayerError
 from ..programs.graph import Op, Program
 
 __all__ = ["TensorType", "TorchOp", "trace_program", "run_program", "decompositions", "TRACING"]
+
+logger = logging.getLogger(__name__)
 
 TRACING = threading.RLock()
 """Held while tracing: PyTorch's tracers keep global state and cannot run in two threads
@@ -174,8 +177,9 @@ def _traced(function: Callable[..., Any], leaves: Sequence[Any]) -> tuple[Progra
             exported = exported.run_decompositions(decompositions())
     except JacChainError:
         raise
-    except Exception:  # export refuses what make_fx may still trace
-        pass
+    except Exception as err:  # export refuses what make_fx may still trace
+        logger.info("torch.export cannot trace %s (%s: %s); tracing it with make_fx instead",
+                    _name(function), type(err).__name__, _first_line(err))
     else:
         return _program_of(exported.graph, _lifted(exported)), "torch.export"
     try:
@@ -184,8 +188,7 @@ def _traced(function: Callable[..., Any], leaves: Sequence[Any]) -> tuple[Progra
     except JacChainError:
         raise
     except Exception as err:  # PyTorch's own errors while tracing the user's function
-        name = getattr(function, "__name__", type(function).__name__)
-        first = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
+        name, first = _name(function), _first_line(err)
         described = f"{type(err).__name__} {err}".lower()
         hint = ""
         if "data" in described and "depend" in described:
@@ -195,6 +198,16 @@ def _traced(function: Callable[..., Any], leaves: Sequence[Any]) -> tuple[Progra
     constants = {node.name: getattr(module, node.target) for node in module.graph.nodes
                  if node.op == "get_attr"}
     return _program_of(module.graph, constants), "torch.fx"
+
+
+def _name(function: Callable[..., Any]) -> str:
+    return getattr(function, "__name__", type(function).__name__)
+
+
+def _first_line(err: Exception) -> str:
+    """The first line of an error's message, at most 300 characters."""
+    text = str(err).strip()
+    return text.splitlines()[0][:300] if text else ""
 
 
 def _as_module(function: Callable[..., Any]) -> Any:
