@@ -46,6 +46,7 @@ from typing import Any  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from figures import graph_methods_figure  # noqa: E402
 from tables import with_progress  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -384,6 +385,7 @@ def main(argv: list[str] | None = None) -> None:
             writer = csv.DictWriter(handle, fieldnames=task_columns)
             writer.writeheader()
             writer.writerows({c: row[c] for c in task_columns} for row in tasks)
+        graph_methods_figure()
 
 
 if __name__ == "__main__":

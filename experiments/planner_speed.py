@@ -29,6 +29,7 @@ import time
 from functools import partial
 
 import numpy as np
+from figures import planner_speed_figure
 from tables import RESULTS, default_cell, markdown_table, with_progress, write_csv
 
 import jacchain as jc
@@ -233,7 +234,8 @@ def main() -> None:
         + "\n"
     )
     write_csv("planner_speed.csv", rows, columns)
-    print(f"\nwrote {RESULTS / 'planner_speed.md'} and planner_speed.csv")
+    print(f"\nwrote {RESULTS / 'planner_speed.md'}, planner_speed.csv and "
+          f"{planner_speed_figure().name}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Over a few thousand random chains drawn from several shape distributions, plan each chain
 optimally and record which mode won and the ratio best-pure-mode cost / optimal cost.
-Prints a table and writes experiments/results/savings.md and savings.csv.
+Prints a table and writes experiments/results/savings.md, savings.csv (the summary),
+savings_chains.csv (every chain) and savings.png (their distributions).
 
 Run:  python experiments/savings.py [--chains-per-kind 1000] [--seed 0]
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from figures import savings_figure
 from tables import RESULTS, markdown_table, with_progress, write_csv
 
 import jacchain as jc
@@ -60,9 +62,10 @@ KINDS = {
 }
 
 
-def run(chains_per_kind: int, seed: int) -> list[dict]:
+def run(chains_per_kind: int, seed: int) -> tuple[list[dict], list[dict]]:
+    """The summary row of each distribution, and one row per chain."""
     rng = np.random.default_rng(seed)
-    rows = []
+    rows, chains = [], []
     for kind, draw in with_progress(KINDS.items(), "savings: distributions"):
         modes = {"forward": 0, "reverse": 0, "mixed": 0}
         ratios = []
@@ -70,6 +73,9 @@ def run(chains_per_kind: int, seed: int) -> list[dict]:
             p = jc.plan(draw(rng))
             modes[p.mode] += 1
             ratios.append(p.speedup)
+            chains.append({"distribution": kind, "layers": len(p.chain), "mode": p.mode,
+                            "best pure / optimal": p.speedup,
+                            "dims": " ".join(map(str, p.dims))})
         ratios = np.array(ratios)
         n = chains_per_kind
         rows.append(
@@ -85,7 +91,7 @@ def run(chains_per_kind: int, seed: int) -> list[dict]:
                 "max": float(ratios.max()),
             }
         )
-    return rows
+    return rows, chains
 
 
 def savings_cell(value, column: str) -> str:
@@ -99,7 +105,7 @@ def main() -> None:
     parser.add_argument("--chains-per-kind", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    rows = run(args.chains_per_kind, args.seed)
+    rows, chains = run(args.chains_per_kind, args.seed)
     text = markdown_table(rows, cell=savings_cell)
     print(text)
     RESULTS.mkdir(exist_ok=True)
@@ -111,7 +117,9 @@ def main() -> None:
         "optimal).\n\n" + text + "\n"
     )
     write_csv("savings.csv", rows)
-    print(f"\nwrote {RESULTS / 'savings.md'} and savings.csv")
+    write_csv("savings_chains.csv", chains)
+    print(f"\nwrote {RESULTS / 'savings.md'}, savings.csv, savings_chains.csv and "
+          f"{savings_figure().name}")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from figures import vs_frameworks_figure
 from tables import with_progress
 
 import jacchain as jc
@@ -361,6 +362,7 @@ def write(rows, programs, args):
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    vs_frameworks_figure()
     lines = [
         "# Full Jacobians: jacchain against the frameworks' pure modes",
         "",

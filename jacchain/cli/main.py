@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan_parser.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan_parser.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="also draw the plan (its bracketing tree and costs) to FILE, in the format its "
+        "suffix names: .png, .svg, .pdf, ... (extra 'plot')",
+    )
+    plan_parser.add_argument(
         "--max-rows", type=_count(1), default=20, help="step rows shown in the report (default 20)"
     )
     demo_parser = commands.add_parser(
@@ -121,6 +127,9 @@ def _run(args: argparse.Namespace) -> None:
         result = plan(chain, method=args.method, memory_limit=args.memory_limit,
                       max_intermediate=args.max_intermediate)
         print(result.to_json(indent=2) if args.json else result.report(max_rows=args.max_rows))
+        if args.plot:
+            result.plot(args.plot)
+            print(f"jacchain: wrote {args.plot}", file=sys.stderr)
     elif args.command == "demo":
         from .demo import dask_demo, run_demo
 

@@ -21,9 +21,10 @@ free, diagonal blocks counted by their size); FLOPs are twice that.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -42,10 +43,14 @@ from .elimination import (
     eliminations,
     markowitz_eliminations,
 )
+from .figure import graph_plan_figure
 from .graph import GraphLayers, GraphSpec, graph_layers, graph_spec, layer_operators, read_graph
 from .graph_plan_json import graph_plan_from_json, graph_plan_to_json
 from .pruned import optimal_order
 from .search import DEFAULT_TIME_LIMIT, SEARCH_PATIENCE, check_budget, search_order
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "GRAPH_METHODS",
@@ -300,6 +305,24 @@ class GraphPlan(Displayed):
                 )
             mode = strategy
         return replace(self, method=method, strategy=strategy, candidates=candidates, mode=mode)
+
+    def plot(self, path: str | os.PathLike[str] | None = None, **options: Any) -> Figure:
+        """Draw the graph with its elimination order, the cost of each step, and the totals.
+
+        Needs the ``plot`` extra (matplotlib); draws without pyplot. Saves the figure to
+        ``path`` too when given; the figure and the ``options`` (``max_labels``,
+        ``figsize``, ``title``) are those of :func:`jacchain.graphs.figure.graph_plan_figure`.
+        Returns the matplotlib Figure.
+
+        Examples
+        --------
+        >>> import jacchain as jc
+        >>> t = jc.trace(lambda a, b: (a + b) * (b + 1), a=2.0, b=1.0)
+        >>> figure = jc.plan_graph(t.graph, t.inputs, t.outputs).plot()
+        >>> type(figure).__name__
+        'Figure'
+        """
+        return graph_plan_figure(self, path, **options)
 
     def evaluate(self, graph: Any) -> np.ndarray:
         """Compute the Jacobian of ``graph`` by this plan's own products or eliminations.

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property, partial
-from typing import Any, NamedTuple, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 import numpy as np
 
@@ -36,9 +37,13 @@ from ..solvers.generalized import (
     generalized_table,
 )
 from ..solvers.hu_shing import hu_shing_steps
+from .figure import plan_figure
 from .report import describe
 from .report import report as plan_report
 from .serialization import plan_from_json, plan_to_json
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["Plan", "Step", "Segment", "plan", "HOOKS"]
 
@@ -447,6 +452,32 @@ class Plan:
         (array([[3., 3.]]), True)
         """
         return HOOKS("compile")(self, backend)
+
+    def plot(self, path: str | os.PathLike[str] | None = None, **options: Any) -> Figure:
+        """Draw the bracketing tree, each step's share of the cost, and the pure modes' costs.
+
+        Needs the ``plot`` extra (matplotlib); draws without pyplot, so no backend is
+        touched. See :func:`jacchain.plans.figure.plan_figure` for the figure and its
+        options (``max_leaves``, ``figsize``, ``title``).
+
+        Parameters
+        ----------
+        path : str or path-like, optional
+            Also save the figure there, in the format its suffix names (``.png``, ``.svg``,
+            ``.pdf``, ...).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> import jacchain as jc
+        >>> figure = jc.plan([1000, 10, 1000, 10, 1000]).plot()
+        >>> type(figure).__name__
+        'Figure'
+        """
+        return plan_figure(self, path, **options)
 
     def to_json(self, indent: int | None = None) -> str:
         """Serialize the plan as JSON text; :meth:`from_json` reads it back exactly.
