@@ -37,8 +37,9 @@ from ..solvers.generalized import (
     generalized_table,
 )
 from ..solvers.hu_shing import hu_shing_steps
+from .display import Displayed, ReportParts
 from .figure import plan_figure
-from .report import describe
+from .report import describe, report_parts
 from .report import report as plan_report
 from .serialization import plan_from_json, plan_to_json
 
@@ -169,7 +170,7 @@ class StepSequence(Sequence[Step]):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class Plan:
+class Plan(Displayed):
     """An immutable plan for computing the Jacobian J_k ... J_1 of a chain.
 
     Build plans with :func:`jacchain.plan`; read them, print them, evaluate them.
@@ -388,8 +389,8 @@ class Plan:
         """
         return plan_report(self, max_rows=max_rows)
 
-    def __str__(self) -> str:
-        return self.report()
+    def _report_parts(self, max_rows: int = 20) -> ReportParts:
+        return report_parts(self, max_rows)
 
     def __repr__(self) -> str:
         return f"<jacchain.Plan {self.describe()}>"
