@@ -73,6 +73,16 @@ def test_calibrated_costs(monkeypatch):
     np.testing.assert_allclose(jax.jit(jac)(x), expected, rtol=1e-10, atol=1e-12)
 
 
+def test_calibrating_a_layer_that_casts(monkeypatch):
+    # the adjoint's directions take the layer's output dtype, not its input's
+    monkeypatch.setattr(jcj.sequence, "_REPEATS", 2)
+    W = jnp.asarray(np.random.default_rng(2).standard_normal((3, 4)))
+    layers = [lambda x: jnp.sin(W @ x).astype(jnp.float32), jnp.cos]
+    x = jnp.ones(4, dtype=jnp.float64)  # x64 is on in this module
+    J = jcj.jacobian(layers, calibrate=True)(x)
+    np.testing.assert_allclose(J, jax.jacrev(compose(layers))(x), rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     ("function", "kind"),
     [

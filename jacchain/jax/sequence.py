@@ -245,7 +245,7 @@ class JacobianFunction:
                     if kind == "matrix-free" and self.calibrate:
                         bar.note(f"layer {number} ({layer_name(layer)})")
                         with layer_errors(number, layer, "its calibration (a JVP and a VJP)"):
-                            described.append(_calibrated(layer, spec, n_out))
+                            described.append(_calibrated(layer, spec, n_out, out.dtype))
                         logger.info("calibrated layer %d (%s): %s multiply-adds per tangent, "
                                     "%s per adjoint direction", number, layer_name(layer),
                                     f"{described[-1].jvp_cost:,}", f"{described[-1].vjp_cost:,}")
@@ -448,8 +448,11 @@ def _madd_seconds(dtype: str) -> float:
     return max(seconds / (n * n), 1e-15)
 
 
-def _calibrated(layer: Callable[[Any], Any], spec: Any, n_out: int) -> Layer:
-    """Measure a tangent and an adjoint sweep through ``layer``, per direction, in multiply-adds."""
+def _calibrated(layer: Callable[[Any], Any], spec: Any, n_out: int, out_dtype: Any) -> Layer:
+    """Measure a tangent and an adjoint sweep through ``layer``, per direction, in multiply-adds.
+
+    Tangents take the input's dtype, cotangents the output's (they differ when a layer casts).
+    """
     import jax
 
     @jax.jit
@@ -464,7 +467,7 @@ def _calibrated(layer: Callable[[Any], Any], spec: Any, n_out: int) -> Layer:
     n_in, dtype = spec.shape[0], spec.dtype
     with jax.ensure_compile_time_eval():  # concrete timings, even while tracing under jit
         jvp = _per_direction(push, ((n_in,), dtype), ((n_in, 1), dtype), work=n_in * n_out)
-        vjp = _per_direction(pull, ((n_in,), dtype), ((n_out, 1), dtype), work=n_in * n_out)
+        vjp = _per_direction(pull, ((n_in,), dtype), ((n_out, 1), out_dtype), work=n_in * n_out)
     return calibrated_layer(n_in, n_out, jvp, vjp, _madd_seconds(str(dtype)))
 
 
