@@ -34,6 +34,7 @@ def jacobian(
     progress: bool | None = None,
     chunk_size: int | None = None,
     client: Any = None,
+    plan: Any = None,
 ) -> Any:
     """The Jacobian of a JAX program, computed by the cheapest vertex elimination found.
 
@@ -76,6 +77,17 @@ def jacobian(
         returned as lazy dask arrays in the same structure (aux computed here).
     client : distributed.Client, optional
         The Dask cluster for ``chunk_size``'s chunks (default: the active Client, if any).
+    plan : ProgramPlan, GraphPlan or Plan, optional
+        Follow this plan instead of planning, for example one saved with ``.to_json()``
+        and read back: a :class:`ProgramPlan` (what ``.plan(*args)`` returns; read it with
+        ``ProgramPlan.from_json``) or a :class:`jacchain.GraphPlan` of the program's
+        :func:`graph` with an elimination order; for the sequence form, a chain
+        :class:`jacchain.Plan`. At each new input signature the plan is checked against
+        the program's graph (every edge's structure and shapes; a ProgramPlan's order is
+        replayed to the costs it states) or the layers' dims and kinds, and a
+        :class:`~jacchain.PlanFormatError` names the first difference; nothing is planned.
+        Not with ``method``, ``order``, ``unit_partials``, ``time_limit``, ``seed``,
+        ``calibrate`` or ``memory_limit`` (a MethodError), nor on a Dask cluster.
 
     Returns
     -------
@@ -84,7 +96,7 @@ def jacobian(
         output leaf's shape followed by each input leaf's shape). It composes with
         ``jax.jit``, ``jax.vmap`` and ``jax.grad``; ``.plan(*args)`` returns the plan
         (:class:`ProgramPlan`: costs of every order in both conventions, the chosen order)
-        without running it.
+        without running it; ``.plans`` holds the plans per input signature.
 
     Notes
     -----
@@ -105,13 +117,21 @@ def jacobian(
     ((2, 2, 3), (2, 2))
     >>> jax.tree.all(jax.tree.map(jnp.allclose, J, jax.jacrev(f)(params, jnp.ones(3))))
     True
+
+    A plan saved as JSON is followed by a new Jacobian function of the same program,
+    without planning (and refused for other shapes):
+
+    >>> saved = jacobian(f).plan(params, jnp.ones(3)).to_json()
+    >>> again = jacobian(f, plan=ProgramPlan.from_json(saved))
+    >>> jax.tree.all(jax.tree.map(jnp.allclose, again(params, jnp.ones(3)), J))
+    True
     """
     if not callable(fun) and isinstance(fun, (list, tuple)):
         if not (isinstance(argnums, int) and not isinstance(argnums, bool) and argnums == 0):
             method = argnums  # the earlier form jacobian(layers, method)
-        return JacobianFunction(fun, method, calibrate, memory_limit, progress)
+        return JacobianFunction(fun, method, calibrate, memory_limit, progress, plan)
     return ProgramJacobian(fun, argnums, has_aux, method, order, unit_partials, time_limit, seed,
-                           chunk_size, client)
+                           chunk_size, client, plan)
 
 
 def graph(fun: Callable[..., Any], *args: Any, argnums: Any = 0) -> Any:

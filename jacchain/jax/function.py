@@ -5,7 +5,9 @@ The function is traced into a structured computational graph
 (:mod:`jacchain.programs.elimination`), and the eliminations are carried out as JAX
 operations inside one jitted function: structured partials stay structured (diagonals as
 vectors, Kronecker factors as factors, permutations as transposes). Plans are cached per
-input structure, shape and dtype, so no planning happens per call.
+input structure, shape and dtype (:class:`~jacchain.plans.reuse.PlanCache`), so no planning
+happens per call; a plan given as ``plan=`` is checked against each new signature's graph
+instead (:mod:`jacchain.programs.reuse`).
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ from ..execution.directions import (
     distributed_columns,
     split_columns,
 )
+from ..graphs.graph_plan import GraphPlan
 from ..layers.common import check_finite_input
+from ..plans.reuse import PlanCache, given_plan
 from ..programs.arguments import argument_positions, checked_argnums, leaf_indices
 from ..programs.elimination import ProgramPlan, eliminate, plan_program
 from ..programs.graph import OutputsView, ProgramGraph, graph_of
 from ..programs.partials import UNIT_PARTIALS
+from ..programs.reuse import PROGRAM_PLANS, check_not_on_cluster, check_program_plan
 from .linear_operator import LinearOperator
 from .program import program_graph, run_program, trace_program
 
@@ -47,7 +52,8 @@ class ProgramJacobian:
     """``(*args) -> Jacobian``: the Jacobian of a JAX program along a planned elimination.
 
     Made by :func:`jacchain.jax.jacobian`; see there. :meth:`plan` returns the plan for some
-    arguments without running it, :meth:`graph` the computational graph.
+    arguments without running it, :meth:`graph` the computational graph; ``plans`` holds
+    the plans made (or the plan given) per input signature.
 
     Non-finite values follow the project's rule: with concrete arguments, NaN or infinite
     argument leaves raise :class:`~jacchain.NonFiniteError` before anything runs, and so
@@ -68,14 +74,19 @@ class ProgramJacobian:
         seed: int = 0,
         chunk_size: int | None = None,
         client: Any = None,
+        plan: ProgramPlan | GraphPlan | None = None,
     ) -> None:
         if not callable(fun):
             raise JacChainError(f"jacobian expects a function, got {type(fun).__name__}")
+        given = given_plan(plan, PROGRAM_PLANS, "a JAX program", method=(method, "auto"),
+                           order=(order, None), unit_partials=(unit_partials, "free"),
+                           time_limit=(time_limit, None), seed=(seed, 0))
         if unit_partials not in UNIT_PARTIALS:
             raise JacChainError(
                 f"unit_partials must be one of {UNIT_PARTIALS}, got {shown(unit_partials)}"
             )
-        plan_program({}, [], method, None, unit_partials, None, time_limit, seed)  # checks up front
+        if given is None:
+            plan_program({}, [], method, None, unit_partials, None, time_limit, seed)  # checks up front
         self.fun = fun
         self.argnums = checked_argnums(argnums)
         self.single = isinstance(argnums, numbers.Integral)
@@ -86,7 +97,7 @@ class ProgramJacobian:
         self.time_limit, self.seed = time_limit, seed
         self.chunk_size = check_chunk_size(chunk_size)
         self.client = client
-        self._plans: dict[Any, ProgramPlan] = {}
+        self.plans = PlanCache(given)
         self._jitted: Any = None
 
     def __repr__(self) -> str:
@@ -142,10 +153,9 @@ class ProgramJacobian:
         graph = program_graph(OutputsView(program, outputs[:n_out]), [program.inputs[i] for i in leaves])
         return program, graph, in_tree, out_tree, leaves, positions, n_out
 
-    def _plan(self, graph: ProgramGraph, key: Any) -> ProgramPlan:
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = plan_program(
+    def _plan(self, graph: ProgramGraph, key: Any) -> ProgramPlan | GraphPlan:
+        def make() -> ProgramPlan:
+            return plan_program(
                 graph.partials(),
                 graph.intermediates,
                 self.method,
@@ -155,8 +165,8 @@ class ProgramJacobian:
                 self.time_limit,
                 self.seed,
             )
-            self._plans[key] = plan
-        return plan
+
+        return self.plans.get(key, make, lambda given: check_program_plan(given, graph))
 
     @staticmethod
     def _key(args: tuple[Any, ...]) -> Any:
@@ -165,8 +175,10 @@ class ProgramJacobian:
         leaves, tree = jax.tree.flatten(args)
         return tree, tuple((tuple(getattr(x, "shape", ())), str(getattr(x, "dtype", type(x)))) for x in leaves)
 
-    def plan(self, *args: Any) -> ProgramPlan:
+    def plan(self, *args: Any) -> ProgramPlan | GraphPlan:
         """The plan followed for these arguments (arrays or ``jax.ShapeDtypeStruct``), not run.
+
+        Made once per input signature, or the plan given (``plan=``), checked against it.
 
         Examples
         --------
@@ -197,6 +209,7 @@ class ProgramJacobian:
             check_finite_input(all(_all_finite(leaf) for leaf in leaves))
         client = cluster_client(self.chunk_size, self.client)
         if client is not None and self.chunk_size is not None and concrete:
+            check_not_on_cluster(self.plans)
             return self._on_cluster(args, client)
         if self._jitted is None:
             self._jitted = jax.jit(self._compute)

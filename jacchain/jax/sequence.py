@@ -37,6 +37,7 @@ from ..layers.common import (
     layer_name,
 )
 from ..plans.plan import Plan
+from ..plans.reuse import PlanCache, check_chain_plan, given_plan
 from ..progress import check_progress, progress_bar
 
 __all__ = ["jacobian", "JacobianFunction", "layer_kind"]
@@ -203,7 +204,8 @@ class JacobianFunction:
     """``x -> J(x)``, the Jacobian of a sequence of layers computed along the optimal plan.
 
     Made by :func:`jacobian`. Call it on a 1-D array (inside or outside ``jax.jit``);
-    :meth:`plan` shows the plan it follows for an input shape.
+    :meth:`plan` shows the plan it follows for an input shape; ``plans`` holds the plans
+    made (or the plan given) per input shape and dtype.
     """
 
     def __init__(
@@ -213,9 +215,14 @@ class JacobianFunction:
         calibrate: bool = False,
         memory_limit: int | None = None,
         progress: bool | None = None,
+        plan: Plan | None = None,
     ) -> None:
         self.layers = tuple(check_callables(layers, "JAX-callable function"))
-        cached_plan((Layer(1, 1),), method, memory_limit)  # a bad method or limit fails here
+        given = given_plan(plan, (Plan,), "a sequence of layers", method=(method, "auto"),
+                           calibrate=(bool(calibrate), False), memory_limit=(memory_limit, None))
+        if given is None:
+            cached_plan((Layer(1, 1),), method, memory_limit)  # a bad method or limit fails here
+        self.plans = PlanCache(given)
         self.method = method
         self.calibrate = bool(calibrate)
         self.progress = check_progress(progress)
@@ -267,7 +274,12 @@ class JacobianFunction:
         >>> jac.plan(jax.ShapeDtypeStruct((100,), jnp.float32)).expression
         'tangent[J3](adjoint[J1](J2))'
         """
-        return cached_plan(self.chain(x), self.method, self.memory_limit)
+        signature = (tuple(x.shape), str(_float_dtype(x.dtype)))
+        return self.plans.get(
+            signature,
+            lambda: cached_plan(self.chain(x), self.method, self.memory_limit),
+            lambda given: check_chain_plan(given, self.chain(x)),
+        )
 
     def __call__(self, x: Any) -> Any:
         import jax.numpy as jnp
@@ -478,6 +490,7 @@ def jacobian(
     calibrate: bool = False,
     memory_limit: int | None = None,
     progress: bool | None = None,
+    plan: Plan | None = None,
 ) -> JacobianFunction:
     """A function ``x -> J``: the Jacobian of ``layers[-1] o ... o layers[0]`` along the optimal plan.
 
@@ -502,6 +515,11 @@ def jacobian(
         A progress bar over the layers while they are calibrated (tqdm, the extra
         ``progress``): None (default) shows it when standard error is a terminal, True
         always, False never.
+    plan : Plan, optional
+        Follow this plan instead of planning (for example one saved with ``p.to_json()``
+        and read back with :meth:`jacchain.Plan.from_json`): at each new input shape its
+        dims and layer kinds are checked against the layers', and nothing is planned or
+        calibrated. Not with ``method``, ``calibrate`` or ``memory_limit``.
 
     Returns
     -------
@@ -515,7 +533,10 @@ def jacobian(
         differentiated (e.g. forward mode through a ``jax.custom_vjp`` function; the
         message names the layer and keeps JAX's).
     MethodError
-        For an unknown method, a bad ``memory_limit`` or ``progress``.
+        For an unknown method, a bad ``memory_limit`` or ``progress``, or a planning option
+        given with ``plan``.
+    PlanFormatError
+        If ``plan`` is not a Plan; at the call, if it does not fit the layers at ``x``.
     MissingExtraError
         At the first calibration, if ``progress`` is True and tqdm is not installed.
     ShapeError
@@ -548,5 +569,13 @@ def jacobian(
     >>> J = jax.jit(jacobian(layers))(jnp.zeros(4))
     >>> J.shape, bool(jnp.allclose(J, jax.jacrev(lambda x: W2 @ jnp.tanh(W1 @ x))(jnp.zeros(4))))
     ((2, 4), True)
+
+    A plan saved as JSON is followed again without planning:
+
+    >>> import jacchain as jc
+    >>> saved = jacobian(layers).plan(jnp.zeros(4)).to_json()
+    >>> again = jacobian(layers, plan=jc.Plan.from_json(saved))
+    >>> bool(jnp.allclose(again(jnp.zeros(4)), J))
+    True
     """
-    return JacobianFunction(layers, method, calibrate, memory_limit, progress)
+    return JacobianFunction(layers, method, calibrate, memory_limit, progress, plan)

@@ -10,6 +10,7 @@ import numpy as np
 from ..chains.chain import Chain
 from ..errors import LayerError, ShapeError
 from ..plans.plan import Plan
+from ..plans.reuse import PlanCache, check_chain_plan, given_plan
 from .common import (
     cached_plan,
     check_callables,
@@ -67,6 +68,9 @@ class Sequential:
             check_implemented(layer, number)
         self.layers: tuple[Module, ...] = tuple(layers)
         self.sizes(None)
+        self.plans = PlanCache()
+        """The plans made for this model, per input size and planning options (numpy's plans
+        do not depend on the dtype)."""
 
     def sizes(self, n_in: int | None) -> list[int | None]:
         """``[d0, d1, ..., dk]`` for inputs of size ``n_in`` (None where not yet known).
@@ -103,7 +107,7 @@ class Sequential:
         )
 
     def plan(self, n_in: int, method: str = "auto", memory_limit: int | None = None) -> Plan:
-        """The plan :func:`jacobian` follows for inputs of size ``n_in``.
+        """The plan :func:`jacobian` follows for inputs of size ``n_in``, made once (``plans``).
 
         Examples
         --------
@@ -114,7 +118,12 @@ class Sequential:
         >>> model.plan(100).expression
         'J3 (J2 J1)'
         """
-        return cached_plan(self.chain(n_in), method, memory_limit)
+        def make() -> Plan:
+            return cached_plan(self.chain(n_in), method, memory_limit)
+
+        if not (isinstance(method, str) and (memory_limit is None or type(memory_limit) is int)):
+            return make()  # unusual arguments: plan() checks them
+        return self.plans.get((n_in, method, memory_limit), make, check_chain_plan)
 
     def forward(self, x: Any) -> list[np.ndarray]:
         """The values ``[x, f_1(x), f_2(f_1(x)), ...]`` of the forward pass (k + 1 arrays)."""
@@ -188,6 +197,8 @@ def jacobian(
     method: str = "auto",
     return_plan: bool = False,
     memory_limit: int | None = None,
+    *,
+    plan: Plan | None = None,
 ) -> np.ndarray | tuple[np.ndarray, Plan]:
     """The full Jacobian of ``model`` at ``x``, computed along the optimal plan.
 
@@ -203,6 +214,11 @@ def jacobian(
         Also return the plan followed.
     memory_limit : int, optional
         The largest tape an adjoint sweep may record (see :func:`jacchain.plan`).
+    plan : Plan, optional
+        Follow this plan instead of planning, for example one saved with ``p.to_json()``
+        and read back with :meth:`jacchain.Plan.from_json`: its dims and layer kinds must
+        be the model's at ``x`` (its costs may differ). Not with ``method`` or
+        ``memory_limit``.
 
     Returns
     -------
@@ -222,12 +238,14 @@ def jacobian(
         If ``x`` or the Jacobian holds NaN or infinite entries (the message names the
         first layer at fault).
     MethodError
-        For an unknown method or a bad ``memory_limit``.
+        For an unknown method or a bad ``memory_limit``, or either given with ``plan``.
+    PlanFormatError
+        If ``plan`` is not a Plan, or is a plan for other dims or layer kinds.
 
     Notes
     -----
     The plan comes from the layers' shapes and structures alone (and is cached for the
-    next call at the same size). The forward pass runs once; each layer then gives the
+    next call at the same size, in ``model.plans`` for a :class:`Sequential`). The forward pass runs once; each layer then gives the
     plan its Jacobian at its stored input (a matrix, a diagonal) or products bound to it
     (matrix-free layers), and :func:`jacchain.evaluate` executes the plan. Integer and
     boolean ``x`` is promoted to float64; floating dtypes are kept.
@@ -243,12 +261,28 @@ def jacobian(
     >>> J, p = jc.jacobian(model, x, return_plan=True)
     >>> np.allclose(J, W2 @ np.diag(1 - np.tanh(W1 @ x) ** 2) @ W1), p.expression
     (True, '(J3 J2) J1')
+
+    A plan saved as JSON is followed again, without planning, where it fits:
+
+    >>> saved = jc.Plan.from_json(p.to_json())
+    >>> np.array_equal(jc.jacobian(model, x, plan=saved), J)
+    True
+    >>> jc.jacobian([Dense(W1), Tanh()], x, plan=saved)
+    Traceback (most recent call last):
+    ...
+    jacchain.errors.PlanFormatError: the plan given (plan=) is for dims 5 -> 3 -> 3 -> 4, but the model at this input has dims 5 -> 3 -> 3
     """
+    given = given_plan(plan, (Plan,), "a numpy model", method=(method, "auto"),
+                       memory_limit=(memory_limit, None))
     model = model if isinstance(model, Sequential) else Sequential(model)
     x = _input(x)
     check_finite_input(_all_finite(x))
     values = model.forward(x)
-    p = model.plan(values[0].size, method, memory_limit)
+    n_in = values[0].size
+    if given is None:
+        p = model.plan(n_in, method, memory_limit)
+    else:
+        p = check_chain_plan(given, model.chain(n_in))
     operators = [
         _operator(number, layer, values[number - 1], values[number])
         for number, layer in enumerate(model.layers, 1)

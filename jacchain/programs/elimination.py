@@ -19,7 +19,14 @@ from ..errors import MethodError, shown
 from ..graphs.search import DEFAULT_TIME_LIMIT, SEARCH_PATIENCE, check_budget, search_order
 from ..plans.display import Column, Displayed, ReportParts, StepTable, render_text
 from ..plans.report import check_max_rows
+from ..solvers import plan_hint
 from .partials import UNIT_PARTIALS, Partial
+from .program_plan_json import (
+    Structure,
+    program_plan_from_json,
+    program_plan_to_json,
+    program_structure,
+)
 
 __all__ = [
     "METHODS",
@@ -28,6 +35,7 @@ __all__ = [
     "markowitz_order",
     "ProgramPlan",
     "plan_program",
+    "elimination_steps",
 ]
 
 logger = logging.getLogger(__name__)
@@ -298,6 +306,10 @@ class ProgramPlan(Displayed):
     vertices, edges : int
         The graph's size.
     steps : tuple of EliminationStep
+    structure : tuple
+        The graph planned for: every edge ``(u, v)`` with its partial's kind and shapes
+        (:func:`~jacchain.programs.program_plan_json.program_structure`). A plan given back
+        to a front end (``plan=``) must match its program's.
     """
 
     method: str
@@ -313,6 +325,7 @@ class ProgramPlan(Displayed):
     vertices: int
     edges: int
     steps: tuple[EliminationStep, ...]
+    structure: Structure = ()
 
     @property
     def expression(self) -> str:
@@ -365,8 +378,56 @@ class ProgramPlan(Displayed):
     def __repr__(self) -> str:
         return f"<jacchain.ProgramPlan {self.describe()}>"
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ProgramPlan):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__dataclass_fields__)
 
-def _steps(edges: Edges, order: Sequence[int], unit_partials: str) -> tuple[EliminationStep, ...]:
+    def __hash__(self) -> int:
+        return hash((self.order, self.cost, self.structure))
+
+    def to_json(self, indent: int | None = None) -> str:
+        """The plan as JSON: its order, costs and steps, and the structure of its graph.
+
+        Examples
+        --------
+        >>> edges = {(0, 1): Partial.dense((8,), (1,), symbolic=True),
+        ...          (1, 2): Partial.dense((1,), (8,), symbolic=True)}
+        >>> plan = plan_program(edges, [1])
+        >>> ProgramPlan.from_json(plan.to_json()) == plan
+        True
+        """
+        return program_plan_to_json(self, indent)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ProgramPlan:
+        """Read a plan written by :meth:`to_json` (checked as far as the text allows; a front
+        end given it as ``plan=`` checks it against its program and replays its order).
+
+        Raises
+        ------
+        PlanFormatError
+            If the text is not such a plan (see
+            :func:`~jacchain.programs.program_plan_json.program_plan_from_json`).
+        """
+        fields = program_plan_from_json(text, METHODS)
+        fields["steps"] = tuple(EliminationStep(*step) for step in fields["steps"])
+        return cls(**fields)
+
+
+def elimination_steps(
+    edges: Edges, order: Sequence[int], unit_partials: str = "free"
+) -> tuple[EliminationStep, ...]:
+    """Each elimination of ``order``: the vertex, its neighbour counts then, its cost.
+
+    Examples
+    --------
+    >>> def dense(out, into):
+    ...     return Partial.dense((out,), (into,), symbolic=True)
+    >>> edges = {(0, 1): dense(1, 8), (1, 2): dense(8, 1), (2, 3): dense(1, 8)}
+    >>> [(step.vertex, step.cost) for step in elimination_steps(edges, [2, 1])]
+    [(2, 8), (1, 8)]
+    """
     edges = dict(edges)
     preds, succs = _neighbours(edges)
     steps = []
@@ -430,7 +491,7 @@ def plan_program(
     if not isinstance(method, str) or method not in METHODS:
         raise MethodError(
             f"unknown method {shown(method)} for a JAX program; valid methods: "
-            f"{', '.join(map(repr, METHODS))} (or order=[...])"
+            f"{', '.join(map(repr, METHODS))} (or order=[...])" + plan_hint(method)
         )
     if unit_partials not in UNIT_PARTIALS:
         raise MethodError(
@@ -489,7 +550,8 @@ def plan_program(
         unit_partials=unit_partials,
         vertices=len({v for edge in edges for v in edge}),
         edges=len(edges),
-        steps=_steps(edges, chosen, unit_partials),
+        steps=elimination_steps(edges, chosen, unit_partials),
+        structure=program_structure(edges),
     )
     logger.debug("plan_program chose %s (%s partials; tried %s)", planned.describe(),
                  unit_partials, costs)

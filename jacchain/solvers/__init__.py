@@ -25,6 +25,7 @@ __all__ = [
     "register_solver",
     "get_solver",
     "method_names",
+    "plan_hint",
     "is_exact",
     "forward_steps",
     "reverse_steps",
@@ -93,8 +94,23 @@ def get_solver(name: object) -> Solver:
     if not isinstance(name, str) or name not in SOLVERS:
         raise MethodError(
             f"unknown method {shown(name)}; valid methods: {', '.join(repr(m) for m in method_names())}"
+            + plan_hint(name)
         )
     return SOLVERS[name]
+
+
+def plan_hint(method: object) -> str:
+    """The end of an unknown-method message when the method given is a plan: where plans go.
+
+    Examples
+    --------
+    >>> import jacchain as jc
+    >>> plan_hint(jc.plan([2, 3])), plan_hint("dq")
+    ('; a plan to follow is given as plan=, not method=', '')
+    """
+    if callable(getattr(method, "to_json", None)) and hasattr(method, "cost"):
+        return "; a plan to follow is given as plan=, not method="
+    return ""
 
 
 def _matrix_free(chain: Chain) -> np.ndarray | None:

@@ -40,6 +40,7 @@ def jacobian(
     return_plan: bool = False,
     memory_limit: int | None = None,
     client: Any = None,
+    plan: Any = None,
 ) -> Any:
     """The Jacobian of a PyTorch program, computed by the cheapest vertex elimination found.
 
@@ -75,6 +76,17 @@ def jacobian(
         The search's budget in seconds (by default up to 1 s) and random seed.
     return_plan, memory_limit
         For the earlier form ``jacobian(model, x)`` only (see below).
+    plan : ProgramPlan, GraphPlan or Plan, optional
+        Follow this plan instead of planning, for example one saved with ``.to_json()``
+        and read back: a :class:`~jacchain.programs.ProgramPlan` (what ``.plan(*args)``
+        returns; read it with ``ProgramPlan.from_json``) or a :class:`jacchain.GraphPlan`
+        of the program's :func:`graph` with an elimination order; for the earlier form, a
+        chain :class:`jacchain.Plan`. At each new input signature the plan is checked
+        against the program's graph (every edge's structure and shapes; a ProgramPlan's
+        order is replayed to the costs it states) or the layers' dims and kinds, and a
+        :class:`~jacchain.PlanFormatError` names the first difference; nothing is planned.
+        Not with ``method``, ``order``, ``time_limit``, ``seed`` or ``memory_limit`` (a
+        MethodError), nor on a Dask cluster.
 
     Returns
     -------
@@ -84,7 +96,8 @@ def jacobian(
         leaf, arranged like the differentiated argument (a tuple of them for a tuple
         ``argnums``). ``.plan(*args)`` returns the plan (costs of every order, the chosen
         order) without running it; it is made once per input structure, shape, dtype and
-        device, and each call replays the planned operations as one traced graph.
+        device (``.plans`` holds them), and each call replays the planned operations as one
+        traced graph.
 
     Notes
     -----
@@ -105,12 +118,22 @@ def jacobian(
     >>> expected = torch.func.jacrev(f)(params, torch.ones(3))
     >>> all(torch.allclose(J[k], expected[k]) for k in J)
     True
+
+    A plan saved as JSON is followed by a new Jacobian function of the same program,
+    without planning (and refused for other shapes):
+
+    >>> from jacchain.programs import ProgramPlan
+    >>> saved = jacobian(f).plan(params, torch.ones(3)).to_json()
+    >>> again = jacobian(f, plan=ProgramPlan.from_json(saved))(params, torch.ones(3))
+    >>> all(torch.equal(again[k], J[k]) for k in J)
+    True
     """
     if not _argnums_like(argnums):  # the earlier form jacobian(model, x[, method])
         if has_aux is not False:  # its third positional argument is the method
             method = has_aux
-        return _sequence_jacobian(func, argnums, method, return_plan, memory_limit)
-    return TorchJacobian(func, argnums, has_aux, chunk_size, method, order, time_limit, seed, client)
+        return _sequence_jacobian(func, argnums, method, return_plan, memory_limit, plan=plan)
+    return TorchJacobian(func, argnums, has_aux, chunk_size, method, order, time_limit, seed, client,
+                         plan)
 
 
 def graph(func: Callable[..., Any], *args: Any, argnums: Any = 0) -> Any:

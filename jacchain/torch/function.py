@@ -10,7 +10,9 @@ computes the partials' factors with PyTorch operations and eliminates in the pla
 plain PyTorch calls throughout, so autograd differentiates the result (in the parameters
 too), ``torch.func.vmap`` batches it, ``torch.func.jacrev`` and ``jacfwd`` nest over it and
 ``torch.compile`` compiles it. Plans are cached per input structure, shape, dtype and
-device.
+device (:class:`~jacchain.plans.reuse.PlanCache`), and so are the traced executors; a plan
+given as ``plan=`` is checked against each new signature's graph instead
+(:mod:`jacchain.programs.reuse`).
 """
 
 from __future__ import annotations
@@ -28,10 +30,13 @@ from ..execution.directions import (
     distributed_columns,
     split_columns,
 )
+from ..graphs.graph_plan import GraphPlan
+from ..plans.reuse import PlanCache, given_plan
 from ..programs.arguments import argument_positions, checked_argnums, leaf_indices
 from ..programs.elimination import ProgramPlan, eliminate, plan_program
 from ..programs.graph import OutputsView, Program, ProgramGraph, graph_of, program_graph
 from ..programs.partials import UNIT_PARTIALS
+from ..programs.reuse import PROGRAM_PLANS, check_not_on_cluster, check_program_plan
 from .linear_operator import LinearOperator
 from .program import TRACING, run_program, trace_program
 from .rules import TORCH_RULES
@@ -46,7 +51,7 @@ class _Traced:
 
     program: Program
     graph: ProgramGraph
-    plan: ProgramPlan
+    plan: ProgramPlan | GraphPlan
     differentiated: tuple[int, ...]  # indices into the flat tensor inputs of the program
     n_out: int
     out_spec: Any
@@ -57,7 +62,8 @@ class TorchJacobian:
     """``(*args) -> Jacobian``: the Jacobian of a PyTorch function along a planned elimination.
 
     Made by :func:`jacchain.torch.jacobian`; see there. :meth:`plan` returns the plan for
-    some arguments without running it, :meth:`graph` the computational graph.
+    some arguments without running it, :meth:`graph` the computational graph; ``plans``
+    holds the plans made (or the plan given) per input signature.
     """
 
     def __init__(
@@ -71,11 +77,15 @@ class TorchJacobian:
         time_limit: float | None = None,
         seed: int = 0,
         client: Any = None,
+        plan: ProgramPlan | GraphPlan | None = None,
     ) -> None:
         if not callable(func):
             raise JacChainError(f"jacobian expects a function or an nn.Module, got {type(func).__name__}")
         chunk_size = check_chunk_size(chunk_size)
-        plan_program({}, [], method, None, "free", None, time_limit, seed)  # checks up front
+        given = given_plan(plan, PROGRAM_PLANS, "a PyTorch program", method=(method, "auto"),
+                           order=(order, None), time_limit=(time_limit, None), seed=(seed, 0))
+        if given is None:
+            plan_program({}, [], method, None, "free", None, time_limit, seed)  # checks up front
         self.func = func
         self.argnums = checked_argnums(argnums)
         self.single = isinstance(argnums, numbers.Integral)
@@ -85,6 +95,7 @@ class TorchJacobian:
         self.order = None if order is None else tuple(order)
         self.time_limit, self.seed = time_limit, seed
         self.client = client
+        self.plans = PlanCache(given)
         self._traced: dict[Any, _Traced] = {}
         self._executors: dict[int, Any] = {}
 
@@ -145,11 +156,12 @@ class TorchJacobian:
         if traced is None:
             signature = _signature(flat_inputs)
             with _outside_transforms():
-                traced = self._build(leaves, spec, tensors, names, state, wanted, _examples(signature))
+                traced = self._build(key, leaves, spec, tensors, names, state, wanted,
+                                     _examples(signature))
             self._traced[key] = traced
         return traced, flat_inputs, leaves
 
-    def _build(self, leaves, spec, tensors, names, state, wanted, examples) -> _Traced:
+    def _build(self, key, leaves, spec, tensors, names, state, wanted, examples) -> _Traced:
         import torch
         import torch.utils._pytree as pytree
 
@@ -188,13 +200,19 @@ class TorchJacobian:
         differentiated = tuple(n_state + tensors.index(i) for i in wanted)
         view = OutputsView(program, program.outputs[:n_out])
         graph = program_graph(view, [program.inputs[i] for i in differentiated], TORCH_RULES)
-        plan = plan_program(graph.partials(), graph.intermediates, self.method, self.order, "free",
-                            {c: graph.assembly_cost(c) for c in UNIT_PARTIALS}, self.time_limit,
-                            self.seed)
+        plan = self.plans.get(
+            key,
+            lambda: plan_program(graph.partials(), graph.intermediates, self.method, self.order,
+                                 "free", {c: graph.assembly_cost(c) for c in UNIT_PARTIALS},
+                                 self.time_limit, self.seed),
+            lambda given: check_program_plan(given, graph),
+        )
         return _Traced(program, graph, plan, differentiated, n_out, specs["out"], specs["aux"])
 
-    def plan(self, *args: Any) -> ProgramPlan:
+    def plan(self, *args: Any) -> ProgramPlan | GraphPlan:
         """The plan followed for these arguments (tensors, or tensors on the meta device), not run.
+
+        Made once per input signature, or the plan given (``plan=``), checked against it.
 
         Examples
         --------
@@ -221,6 +239,7 @@ class TorchJacobian:
             raise NonFiniteError("an argument (or a parameter) has NaN or infinite entries")
         client = cluster_client(self.chunk_size, self.client)
         if client is not None and self.chunk_size is not None and readable:
+            check_not_on_cluster(self.plans)
             return self._on_cluster(traced, args, client)
         results = self._executor(traced, flat_inputs)(*flat_inputs)
         n_blocks = traced.n_out * len(traced.differentiated)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..chains.chain import Chain
 from ..errors import JacChainError, LayerError, ShapeError
 from ..execution.executor import Linearization, execute, sweeps_needed
 from ..layers.common import (
@@ -38,6 +39,7 @@ from ..layers.common import (
     layer_name,
 )
 from ..plans.plan import Plan
+from ..plans.reuse import check_chain_plan, given_plan
 from .tensors import all_finite, concrete, tracked
 
 __all__ = ["jacobian", "plan", "layer_kind", "ELEMENTWISE_MODULES"]
@@ -208,6 +210,8 @@ def jacobian(
     method: str = "auto",
     return_plan: bool = False,
     memory_limit: int | None = None,
+    *,
+    plan: Plan | None = None,
 ) -> Any:
     """The full Jacobian of a sequential model at ``x``, computed along the optimal plan.
 
@@ -225,6 +229,10 @@ def jacobian(
         Also return the plan followed.
     memory_limit : int, optional
         The largest tape an adjoint sweep may record (see :func:`jacchain.plan`).
+    plan : Plan, optional
+        Follow this plan instead of planning (for example one read back with
+        :meth:`jacchain.Plan.from_json`), once its dims and layer kinds are checked against
+        the model's at ``x``. Not with ``method`` or ``memory_limit``.
 
     Returns
     -------
@@ -244,7 +252,9 @@ def jacobian(
         If ``x`` or the computed Jacobian holds NaN or infinite entries (the message names
         the first layer at fault).
     MethodError
-        For an unknown method or a bad ``memory_limit``.
+        For an unknown method or a bad ``memory_limit``, or either given with ``plan``.
+    PlanFormatError
+        If ``plan`` is not a Plan, or does not fit the model at ``x``.
 
     Notes
     -----
@@ -283,11 +293,16 @@ def jacobian(
     >>> J, p = jacobian(model, x, return_plan=True)
     >>> J.shape, p.expression, torch.allclose(J, torch.func.jacrev(model)(x))
     (torch.Size([100, 100]), 'J3 (J2 J1)', True)
+    >>> import jacchain as jc
+    >>> torch.equal(jacobian(model, x, plan=jc.Plan.from_json(p.to_json())), J)
+    True
     """
     import torch
 
+    given = given_plan(plan, (Plan,), "a sequential model", method=(method, "auto"),
+                       memory_limit=(memory_limit, None))
     layers = _layers(model)
-    p, linearized, inputs, outputs = _forward_pass(layers, x, method, memory_limit)
+    p, linearized, inputs, outputs = _forward_pass(layers, x, method, memory_limit, given)
     chain = p.chain.layers
     for number, needs in enumerate(sweeps_needed(p)):
         if linearized[number] is None:
@@ -334,9 +349,10 @@ def _output(number: int, layer: Any, y: Any) -> int:
 
 
 def _forward_pass(
-    layers: list[Any], x: Any, method: str, memory_limit: int | None
+    layers: list[Any], x: Any, method: str, memory_limit: int | None, given: Plan | None = None
 ) -> tuple[Plan, list[Linearization | None], list[Any], list[Any]]:
-    """Run the layers once: the plan, the explicit layers linearized, their inputs and outputs."""
+    """Run the layers once: the plan (or the ``given`` one, checked), the explicit layers
+    linearized, their inputs and outputs."""
     x = _input(x)
     linearized: list[Linearization | None] = []
     inputs, outputs, described = [], [], []
@@ -360,6 +376,8 @@ def _forward_pass(
         inputs.append(x)
         outputs.append(y)
         x = y
+    if given is not None:
+        return check_chain_plan(given, Chain(described)), linearized, inputs, outputs
     return cached_plan(described, method, memory_limit), linearized, inputs, outputs
 
 
