@@ -57,6 +57,8 @@ _FLOAT_BITS = 1000
 
 _OUTLINED_BARS = 60
 """Bars are outlined up to this many (beyond, outlines would hide them)."""
+_LEVEL_LABELS = 3
+"""Beyond this many bars, the cost written above each bar is turned upright."""
 
 _LOG_SPREAD = 100
 """Bars go on a log scale when the largest positive cost exceeds the smallest this many times."""
@@ -251,13 +253,16 @@ def cost_bars(
     for bar, name in zip(bars, names, strict=True):
         bar.set_gid(f"jacchain-bar-{name}")
     if values:
+        upright = len(costs) > _LEVEL_LABELS  # more bars: their labels turned, not overlapping
         for bar, cost in zip(bars, costs, strict=True):
             middle = bar.get_x() + bar.get_width() / 2
             where = ((middle, bar.get_height()), "data") if cost > 0 else ((middle, 0), (
                 "data", "axes fraction"))  # a zero on a log scale: at the bottom
             axes.annotate(format_cost(cost), where[0], xycoords=where[1], xytext=(0, 2),
-                          textcoords="offset points", ha="center", va="bottom", fontsize="small")
-        axes.margins(y=0.15)
+                          textcoords="offset points", ha="center", va="bottom",
+                          fontsize="x-small" if upright else "small",
+                          rotation=90 if upright else 0)
+        axes.margins(y=0.8 if upright else 0.15)
     axes.set_xticks(range(len(costs)), list(names))
     axes.set_ylabel(label)
     return bars
