@@ -126,9 +126,10 @@ def _run(args: argparse.Namespace) -> None:
             chain = [_parse_dim(text) for text in args.dims]
         result = plan(chain, method=args.method, memory_limit=args.memory_limit,
                       max_intermediate=args.max_intermediate)
+        if args.plot:  # first: a path it cannot write fails before any output
+            result.plot(args.plot)
         print(result.to_json(indent=2) if args.json else result.report(max_rows=args.max_rows))
         if args.plot:
-            result.plot(args.plot)
             print(f"jacchain: wrote {args.plot}", file=sys.stderr)
     elif args.command == "demo":
         from .demo import dask_demo, run_demo
