@@ -366,3 +366,29 @@ def test_a_graph_plan_s_lower_bound_never_exceeds_the_optimum():
         assert 0 <= p.lower_bound() <= exact_order(eg)[1]
         met += p.lower_bound() == exact_order(eg)[1]
     assert met >= 1
+
+
+def test_a_program_search_costs_its_order_as_the_other_strategies_are_costed():
+    """A matrix-free partial that no elimination touches is formed at the end, whatever the
+    order: the searched order's cost includes it, as forward's and reverse's do."""
+    import random
+
+    from jacchain.programs.elimination import elimination_cost, plan_program
+    from jacchain.programs.partials import Partial
+
+    searched = 0
+    for seed in range(20):
+        rng = random.Random(seed)
+        n = 14
+        sizes = [rng.randint(1, 9) for _ in range(n)]
+        edges = {(u, v): Partial.dense((sizes[v],), (sizes[u],), symbolic=True)
+                 for v in range(1, n) for u in rng.sample(range(v), min(v, rng.randint(1, 3)))}
+        edges[(n - 1, n)] = Partial.dense((7,), (sizes[n - 1],), symbolic=True)
+        # a second input, straight to the output: formed as an array after every order
+        edges[(n + 1, n)] = Partial.matrix_free((7,), (5,), jvp=40, vjp=30, symbolic=True)
+        p = plan_program(edges, list(range(1, n)), "search", time_limit=0.05, seed=0)
+        assert p.cost == elimination_cost(edges, list(p.order))
+        assert p.cost == sum(step.cost for step in p.steps) + 5 * 40  # 5 JVPs of 40 (< 7 VJPs of 30)
+        assert p.cost <= min(p.forward_cost, p.reverse_cost, p.markowitz_cost)
+        searched += p.strategy == "search"
+    assert searched >= 10

@@ -518,7 +518,9 @@ def plan_program(
             seed=seed, patience=AUTO_PATIENCE if method == "auto" else patience,
         )
         orders["search"] = list(found.order)
-        costs["search"] = found.cost + fixed.get(unit_partials, 0)
+        # the search sums its steps; the matrix-free partials no step touches are formed at
+        # the end, as for every order: costed the same way as the others
+        costs["search"] = elimination_cost(edges, found.order, unit_partials) + fixed.get(unit_partials, 0)
     if order is not None:
         chosen = _checked_order(order, intermediates)
         strategy = "order"
