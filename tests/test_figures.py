@@ -149,3 +149,13 @@ def test_without_matplotlib_the_error_names_the_plot_extra(monkeypatch):
         jc.plan([3, 4, 5]).plot()
     with pytest.raises(ImportError, match=r"GraphPlan.plot\(\) needs matplotlib"):
         jc.plan_graph(diamond()).plot()
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"path": 123}, "path must be a file name"),
+    ({"path": "plan.txt"}, "suffix must name an image format"),
+    ({"max_leaves": 1}, "max_leaves must be an int >= 2"),
+])
+def test_bad_figure_options_are_refused_clearly(options, match):
+    with pytest.raises(jc.JacChainError, match=match):
+        jc.plan([3, 4, 5, 6]).plot(**options)

@@ -163,7 +163,8 @@ def save_figure(figure: Figure, path: str | os.PathLike[str] | None) -> Figure:
     Raises
     ------
     JacChainError
-        When the suffix is not a format matplotlib writes (``.png``, ``.svg``, ``.pdf``, ...).
+        When ``path`` is not a file name, or its suffix not a format matplotlib writes
+        (``.png``, ``.svg``, ``.pdf``, ...).
     OSError
         When the file cannot be written.
 
@@ -181,6 +182,8 @@ def save_figure(figure: Figure, path: str | os.PathLike[str] | None) -> Figure:
     """
     if path is None:
         return figure
+    if not isinstance(path, (str, os.PathLike)):
+        raise JacChainError(f"path must be a file name (str or path-like), got {shown(path)}")
     suffix = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
     formats = figure.canvas.get_supported_filetypes()
     if suffix not in formats:
