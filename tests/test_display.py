@@ -114,3 +114,13 @@ def test_text_and_html_escape_nothing_away():
 def test_bad_max_rows(max_rows):
     with pytest.raises(jc.JacChainError, match="max_rows"):
         jc.plan([2, 3, 4]).report(max_rows=max_rows)
+
+
+def test_the_docs_show_the_html_a_notebook_shows():
+    """docs/getting-started.md embeds a plan's notebook view: it must be what _repr_html_ gives."""
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "getting-started.md"
+    embedded = [line for line in page.read_text(encoding="utf-8").splitlines()
+                if line.startswith('<div class="jacchain-report">')]
+    assert embedded == [jc.plan([1000, 10, 1000, 10, 1000])._repr_html_()]
