@@ -1,16 +1,33 @@
+import contextlib
+import io
 import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
 import jacchain as jc
+from jacchain.cli import main
 
 
 def run(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "jacchain", *args], capture_output=True, text=True, timeout=120
-    )
+    """The command in this process (the exit status and both streams, as a subprocess gives
+    them); test_python_m_jacchain_runs_the_command checks the real entry point."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            status = main(list(args))
+        except SystemExit as exit_:  # argparse's usage errors
+            status = exit_.code
+    return SimpleNamespace(returncode=status, stdout=stdout.getvalue(), stderr=stderr.getvalue())
+
+
+def test_python_m_jacchain_runs_the_command():
+    out = subprocess.run([sys.executable, "-m", "jacchain", "plan", "3", "x"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and out.stderr.strip() == (
+        "jacchain: error: dims must be positive ints, got 'x'")
 
 
 def test_plan_prints_the_report():
