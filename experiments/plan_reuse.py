@@ -9,7 +9,10 @@ calibrated plans can differ from run to run, as their timings do.
 Cases: (1) JAX, 8 layers of width 256 (dense maps and softmax), ``calibrate=True``, which
 times a JVP and a VJP per matrix-free layer; (2) the same as one JAX function
 (``jacchain.jax.jacobian(f)``: trace, structured graph, elimination order); (3) a PyTorch
-residual MLP as one function (``torch.export`` tracing, then the order).
+residual MLP as one function (tracing, then the order).
+
+Also the two PyTorch tracers on that MLP, interleaved: ``make_fx`` (what jacchain uses
+first) against non-strict ``torch.export`` with the same decompositions (its fallback).
 
 Run:  python experiments/plan_reuse.py [--repeats 3]
 """
@@ -86,6 +89,51 @@ def torch_function_case() -> tuple[str, Callable[[], Any], Callable[[str], Any]]
     return "PyTorch, residual MLP (4 blocks, 256/32) as one function", plan, follow
 
 
+def torch_tracers(repeats: int) -> list[dict]:
+    """Seconds to trace the residual MLP with make_fx and with torch.export (both decomposed)."""
+    import warnings
+
+    import torch
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    from jacchain.torch.program import _as_module, decompositions
+
+    torch.manual_seed(0)
+    blocks = torch.nn.ModuleList(
+        torch.nn.Sequential(torch.nn.LayerNorm(256), torch.nn.Linear(256, 32), torch.nn.GELU(),
+                            torch.nn.Linear(32, 256)) for _ in range(4))
+
+    def f(x):
+        for block in blocks:
+            x = x + block(x)
+        return [x]
+
+    x = torch.randn(256)
+
+    def by_make_fx():
+        return make_fx(f, tracing_mode="fake", decomposition_table=decompositions(),
+                       _allow_non_fake_inputs=True)(x).graph
+
+    def by_export():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            exported = torch.export.export(_as_module(f), (x,), strict=False)
+            return exported.run_decompositions(decompositions()).graph
+
+    tracers = {"make_fx": by_make_fx, "torch.export (non-strict)": by_export}
+    times: dict[str, list[float]] = {name: [] for name in tracers}
+    for trace in tracers.values():
+        trace()  # warm-up
+    for _ in range(repeats):  # interleaved
+        for name, trace in tracers.items():
+            start = time.perf_counter()
+            trace()
+            times[name].append(time.perf_counter() - start)
+    fastest = min(min(t) for t in times.values())
+    return [{"tracer": name, "seconds": min(t), "vs make_fx": min(t) / fastest}
+            for name, t in times.items()]
+
+
 def measure(case: Callable[[], tuple[str, Callable[[], Any], Callable[[str], Any]]],
             repeats: int) -> dict:
     name, plan, follow = case()
@@ -112,6 +160,8 @@ def main(argv: list[str] | None = None) -> None:
     for case in (jax_layers_case, jax_function_case, torch_function_case):
         rows.append(measure(case, args.repeats))
         print(rows[-1], flush=True)
+    tracers = torch_tracers(max(args.repeats, 5))
+    print(tracers, flush=True)
     RESULTS.mkdir(exist_ok=True)
     write_csv("plan_reuse.csv", rows)
     text = "\n".join([
@@ -125,6 +175,13 @@ def main(argv: list[str] | None = None) -> None:
         "JSON and checked against the model (`plan=`); cost in multiply-adds.",
         "",
         markdown_table(rows, ["case", "plan s", "saved plan s", "ratio", "cost"]),
+        "",
+        "## PyTorch's tracers",
+        "",
+        f"The residual MLP above traced on fake tensors and decomposed to core ATen, fastest of "
+        f"{max(args.repeats, 5)} interleaved runs each:",
+        "",
+        markdown_table(tracers, ["tracer", "seconds", "vs make_fx"]),
     ])
     (RESULTS / "plan_reuse.md").write_text(text + "\n")
     print(text)

@@ -256,3 +256,20 @@ def test_reshapes_next_to_dense_and_diagonal_partials():
     x = torch.randn(3, 4, dtype=DTYPE)
     for method in METHODS:
         close(jct.jacobian(f, method=method)(x), torch.func.jacrev(f)(x))
+
+
+def test_mutations_are_traced_functionalized():
+    """make_fx keeps in-place operations; such programs are traced by torch.export instead,
+    which functionalizes them, and the Jacobian is jacrev's."""
+    from jacchain.torch.program import trace_program
+
+    def inplace(x):
+        y = x.clone()
+        y.mul_(2.0)
+        y.add_(torch.sin(x))
+        return y[:2] * y.sum()
+
+    x = torch.linspace(0.1, 1.0, 5, dtype=DTYPE)
+    assert trace_program(lambda x: [inplace(x)], [x])[1] == "torch.export"
+    assert trace_program(lambda x: [torch.sin(x) * x], [x])[1] == "torch.fx"
+    torch.testing.assert_close(jct.jacobian(inplace)(x), torch.func.jacrev(inplace)(x))
