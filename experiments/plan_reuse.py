@@ -66,14 +66,11 @@ def jax_function_case() -> tuple[str, Callable[[], Any], Callable[[str], Any]]:
     return "JAX, the same as one function", plan, follow
 
 
-def torch_function_case() -> tuple[str, Callable[[], Any], Callable[[str], Any]]:
+def residual_mlp() -> Callable[[Any], Any]:
+    """x -> the residual MLP of 4 blocks (LayerNorm, 256 -> 32, GELU, 32 -> 256), seeded."""
     import torch
 
-    import jacchain.torch
-    from jacchain.programs import ProgramPlan
-
     torch.manual_seed(0)
-    torch.set_num_threads(1)
     blocks = torch.nn.ModuleList(
         torch.nn.Sequential(torch.nn.LayerNorm(256), torch.nn.Linear(256, 32), torch.nn.GELU(),
                             torch.nn.Linear(32, 256)) for _ in range(4))
@@ -83,6 +80,17 @@ def torch_function_case() -> tuple[str, Callable[[], Any], Callable[[str], Any]]
             x = x + block(x)
         return x
 
+    return f
+
+
+def torch_function_case() -> tuple[str, Callable[[], Any], Callable[[str], Any]]:
+    import torch
+
+    import jacchain.torch
+    from jacchain.programs import ProgramPlan
+
+    torch.set_num_threads(1)
+    f = residual_mlp()
     x = torch.randn(256)
     plan = lambda: jacchain.torch.jacobian(f).plan(x)  # noqa: E731
     follow = lambda text: jacchain.torch.jacobian(f, plan=ProgramPlan.from_json(text)).plan(x)  # noqa: E731
@@ -98,15 +106,10 @@ def torch_tracers(repeats: int) -> list[dict]:
 
     from jacchain.torch.program import _as_module, decompositions
 
-    torch.manual_seed(0)
-    blocks = torch.nn.ModuleList(
-        torch.nn.Sequential(torch.nn.LayerNorm(256), torch.nn.Linear(256, 32), torch.nn.GELU(),
-                            torch.nn.Linear(32, 256)) for _ in range(4))
+    mlp = residual_mlp()
 
     def f(x):
-        for block in blocks:
-            x = x + block(x)
-        return [x]
+        return [mlp(x)]
 
     x = torch.randn(256)
 
