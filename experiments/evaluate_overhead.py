@@ -31,6 +31,7 @@ import argparse  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from figures import evaluate_overhead_figure  # noqa: E402
 from savings import KINDS  # noqa: E402
 from tables import RESULTS, markdown_table, write_csv  # noqa: E402
 
@@ -172,7 +173,8 @@ def main() -> None:
     )
     write_csv("evaluate_overhead.csv", rows)
     print(markdown_table(summaries))
-    print(f"\nwrote {RESULTS / 'evaluate_overhead.md'} and evaluate_overhead.csv")
+    print(f"\nwrote {RESULTS / 'evaluate_overhead.md'}, evaluate_overhead.csv and "
+          f"{evaluate_overhead_figure().name}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import time
 from importlib import resources
 from pathlib import Path
 
+from figures import gdjcpb_figure
 from tables import RESULTS, markdown_table, write_csv
 
 import jacchain as jc
@@ -87,7 +88,7 @@ def main() -> None:
         + "\n"
     )
     write_csv("gdjcpb.csv", rows)
-    print(f"\nwrote {RESULTS / 'gdjcpb.md'} and gdjcpb.csv")
+    print(f"\nwrote {RESULTS / 'gdjcpb.md'}, gdjcpb.csv and {gdjcpb_figure().name}")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from figures import graphax_suite_figure
 from tables import RESULTS, markdown_table, with_progress, write_csv
 
 XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
@@ -466,7 +467,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         (RESULTS / "graphax_suite.md").write_text(text + "\n")
         columns = list(dict.fromkeys(COST_COLUMNS + TIME_COLUMNS + CHECK_COLUMNS))
         write_csv("graphax_suite.csv", filled(rows, columns), columns)
-        print(f"\nwrote {RESULTS / 'graphax_suite.md'} and graphax_suite.csv", file=sys.stderr)
+        print(f"\nwrote {RESULTS / 'graphax_suite.md'}, graphax_suite.csv and "
+              f"{graphax_suite_figure().name}", file=sys.stderr)
 
 
 if __name__ == "__main__":

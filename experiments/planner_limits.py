@@ -33,6 +33,7 @@ import time  # noqa: E402
 import tracemalloc  # noqa: E402
 
 import numpy as np  # noqa: E402
+from figures import planner_limits_figure  # noqa: E402
 from tables import RESULTS, markdown_table, write_csv  # noqa: E402
 
 import jacchain as jc  # noqa: E402
@@ -152,7 +153,8 @@ def main() -> None:
         + "\n"
     )
     write_csv("planner_limits.csv", rows, columns)
-    print(f"\nwrote {RESULTS / 'planner_limits.md'} and planner_limits.csv")
+    print(f"\nwrote {RESULTS / 'planner_limits.md'}, planner_limits.csv and "
+          f"{planner_limits_figure().name}")
 
 
 if __name__ == "__main__":

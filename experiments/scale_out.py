@@ -39,6 +39,7 @@ import sys
 import time
 
 import numpy as np
+from figures import scale_out_figure
 from tables import RESULTS, markdown_table, with_progress
 
 import jacchain as jc
@@ -349,6 +350,7 @@ def write(chain_rows, direction_rows, overhead, front_rows, args):
     ]
     (RESULTS / "scale_out.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+    print(f"\nwrote {RESULTS / 'scale_out.md'} and {scale_out_figure().name}")
 
 
 if __name__ == "__main__":
