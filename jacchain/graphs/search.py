@@ -205,7 +205,8 @@ def search_order(
         bar.note(f"best cost {best_cost:,}")
         while not _spent(clock, time_limit, iterations, count, patience, since):
             count += 1
-            bar.advance_to(count if time_limit is None else time.perf_counter() - clock)
+            if bar.shown:
+                bar.advance_to(count if time_limit is None else time.perf_counter() - clock)
             fresh = rng.random() < FRESH_START or len(snapshots) == 1
             position, state, prefix_cost = snapshots[0] if fresh else rng.choice(snapshots[:-1])
             if rng.random() < NEARBY:

@@ -47,8 +47,7 @@ class StepTable:
         >>> [title for title, _, _ in spec], rows
         (['step', 'cost', 'share'], [['1', '60', '40.0%'], ['2', '90', '60.0%']])
         """
-        n = len(self.steps)
-        half = max(self.max_rows // 2, 1)
+        n, half = len(self.steps), self._half
         shown = list(range(n)) if n <= self.max_rows else [*range(half), None,
                                                            *range(n - half, n)]
         spec = [("step", ">", 4), *((t, a, w) for t, _, a, w in self.columns),
@@ -65,10 +64,15 @@ class StepTable:
         return spec, rows
 
     @property
+    def _half(self) -> int:
+        """Rows shown at each end of a plan longer than ``max_rows``."""
+        return max(self.max_rows // 2, 1)
+
+    @property
     def omitted(self) -> int:
         """How many steps the gap row stands for (0 when every step is shown)."""
         n = len(self.steps)
-        return n - 2 * max(self.max_rows // 2, 1) if n > self.max_rows else 0
+        return n - 2 * self._half if n > self.max_rows else 0
 
 
 def step_table(

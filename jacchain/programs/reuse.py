@@ -58,17 +58,18 @@ def check_program_plan(plan: ProgramPlan | GraphPlan, graph: ProgramGraph) -> No
     ...
     jacchain.errors.PlanFormatError: the plan given (plan=) was made for another program graph: edge 1 -> 2 is a diagonal partial of shape (3,) by (3,) in the plan, a diagonal partial of shape (4,) by (4,) here
     """
+    partials = graph.partials()
     if isinstance(plan, GraphPlan):
         _check_graph_plan(plan, graph)
     else:
-        _check_structure(plan.structure, program_structure(graph.partials()))
+        _check_structure(plan.structure, program_structure(partials))
     if plan.order is None or sorted(plan.order) != sorted(graph.intermediates):
         raise PlanFormatError(
             f"{_MISMATCH}: its order does not eliminate this graph's "
             f"{len(graph.intermediates)} intermediate vertices once each"
         )
     if isinstance(plan, ProgramPlan):
-        replayed = elimination_steps(graph.partials(), plan.order, plan.unit_partials)
+        replayed = elimination_steps(partials, plan.order, plan.unit_partials)
         if replayed != plan.steps:
             step = next((a, b) for a, b in zip(replayed, plan.steps, strict=False) if a != b)
             raise PlanFormatError(
